@@ -7,15 +7,18 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { SloSettings, sloObjectivesGroup } from "./slo";
 
-/** One rule of a Prometheus rule group: a recording rule (`record`) or an alerting rule (`alert`). */
-export interface Rule {
+/**
+ * One rule of a Prometheus rule group: a recording rule (`record`) or an alerting rule (`alert`).
+ * (A type alias, not an interface, so that it is assignable to `Record<string, unknown>`.)
+ */
+export type Rule = {
     readonly record?: string;
     readonly alert?: string;
     readonly expr: string;
     readonly for?: string;
     readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
-}
+};
 
 /** A Prometheus rule group, as in a rule file's `groups:` list and a PrometheusRule's `spec.groups`. */
 export interface RuleGroup {
