@@ -33,6 +33,18 @@ const REQUIRED_LABELS = [
   "helm.sh/chart",
 ];
 
+/** Every kind the chart may render, with the API version it must use. */
+const API_VERSIONS: Readonly<Record<string, string>> = {
+  Deployment: "apps/v1",
+  Service: "v1",
+  ServiceAccount: "v1",
+  HorizontalPodAutoscaler: "autoscaling/v2",
+  PodDisruptionBudget: "policy/v1",
+  NetworkPolicy: "networking.k8s.io/v1",
+  Ingress: "networking.k8s.io/v1",
+  ServiceMonitor: "monitoring.coreos.com/v1",
+};
+
 // The shapes the specs read; helm renders plain data.
 interface EnvVar {
   name: string;
@@ -97,6 +109,16 @@ describe("charts/go-service", function () {
 
         it("renders a Deployment, a Service and a ServiceAccount", function () {
           for (const kind of ["Deployment", "Service", "ServiceAccount"]) findObject(manifests, kind);
+        });
+
+        it("renders no RBAC objects and no Secrets", function () {
+          const allowed = new Set(Object.keys(API_VERSIONS));
+          const others = manifests.filter((o) => !allowed.has(o.kind)).map((o) => o.kind);
+          assert.deepEqual(others, []);
+        });
+
+        it("uses only stable API versions", function () {
+          for (const o of manifests) assert.equal(o.apiVersion, API_VERSIONS[o.kind], o.kind);
         });
 
         it("has no kube-score findings", async function () {
@@ -198,6 +220,11 @@ describe("charts/go-service", function () {
       assert.equal(spec.terminationGracePeriodSeconds, 78);
     });
 
+    it("computes the grace period when terminationGracePeriodSeconds is null", async function () {
+      const spec = podSpec(await render({ shutdown: { terminationGracePeriodSeconds: null } }));
+      assert.equal(spec.terminationGracePeriodSeconds, 35);
+    });
+
     it("keeps a terminationGracePeriodSeconds that exceeds the shutdown budget", async function () {
       const spec = podSpec(await render({ shutdown: { terminationGracePeriodSeconds: 31 } }));
       assert.equal(spec.terminationGracePeriodSeconds, 31);
@@ -281,7 +308,14 @@ describe("charts/go-service", function () {
         assert.equal(pod.securityContext.runAsNonRoot, true, `${name}: pod runAsNonRoot`);
         assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" }, `${name}: pod seccomp`);
         for (const key of ["hostNetwork", "hostPID", "hostIPC"]) assert.ok(!pod[key], `${name}: no ${key}`);
+        assert.equal(pod.securityContext.sysctls, undefined, `${name}: no sysctls`);
         for (const c of pod.containers as Container[]) {
+          assert.equal(c.securityContext.procMount, undefined, `${name}: default procMount`);
+          assert.deepEqual(
+            c.env.filter((e) => e.valueFrom && !e.valueFrom.resourceFieldRef).map((e) => e.name),
+            [],
+            `${name}: no environment variable read from a Secret or ConfigMap`,
+          );
           assert.equal(c.securityContext.allowPrivilegeEscalation, false, `${name}: allowPrivilegeEscalation`);
           assert.equal(c.securityContext.privileged, false, `${name}: privileged`);
           assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, `${name}: capabilities`);
@@ -304,6 +338,7 @@ describe("charts/go-service", function () {
       const sa = findObject(manifests, "ServiceAccount");
       assert.equal(sa.automountServiceAccountToken, false);
       assert.equal(podSpec(manifests).serviceAccountName, sa.metadata.name);
+      assert.equal(podSpec(manifests).serviceAccount, undefined, "no deprecated serviceAccount field");
       assert.equal(podSpec(manifests).automountServiceAccountToken, false);
     });
 
@@ -471,6 +506,7 @@ describe("charts/go-service", function () {
       const manifests = await render({ replicaCount: 2 });
       const pdb = findObject(manifests, "PodDisruptionBudget");
       assert.equal(pdb.spec.maxUnavailable, 1);
+      assert.equal(pdb.spec.minAvailable, undefined);
       assert.equal(pdb.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
       assert.deepEqual(pdb.spec.selector.matchLabels, deployment(manifests).spec.selector.matchLabels);
     });
