@@ -32,8 +32,10 @@ export interface DashboardsOptions {
 
 /** The overview and SLO dashboards. */
 export function dashboards(options: DashboardsOptions = {}): DashboardFile[] {
-    return [overviewDashboard(), sloDashboard(options.slo ?? DEFAULT_SLO)].map((json) => {
-        if (!json.uid) throw new Error(`dashboard "${json.title}" has no uid`);
-        return { uid: json.uid, title: json.title ?? json.uid, fileName: `${json.uid}.json`, json };
+    return [overviewDashboard(), sloDashboard(options.slo ?? DEFAULT_SLO)].map((built) => {
+        if (!built.uid) throw new Error(`dashboard "${built.title}" has no uid`);
+        // Plain JSON data: the SDK's objects carry helper functions that JSON.stringify drops anyway.
+        const json = JSON.parse(JSON.stringify(built)) as object;
+        return { uid: built.uid, title: built.title ?? built.uid, fileName: `${built.uid}.json`, json };
     });
 }
