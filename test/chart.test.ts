@@ -240,6 +240,15 @@ describe("charts/go-service", function () {
       );
     });
 
+    it("fails naming shutdown.timeout when it is outside the 1s..5m the service accepts", async function () {
+      await assert.rejects(helmTemplate({ shutdown: { timeout: "500ms" } }), /shutdown\.timeout: "500ms" .*allowed: 1s to 5m/);
+      await assert.rejects(helmTemplate({ shutdown: { timeout: "6m" } }), /shutdown\.timeout: "6m" .*allowed: 1s to 5m/);
+    });
+
+    it("fails naming shutdown.drainDelay when it is longer than the 5m the service accepts", async function () {
+      await assert.rejects(helmTemplate({ shutdown: { drainDelay: "5m1s" } }), /shutdown\.drainDelay: "5m1s" .*allowed: 0s to 5m/);
+    });
+
     it("spreads pods over nodes and zones, per ReplicaSet, and prefers distinct nodes", function () {
       const spec = podSpec(manifests);
       const selector = deployment(manifests).spec.selector.matchLabels;

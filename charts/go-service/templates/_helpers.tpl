@@ -141,6 +141,15 @@ Rules across values that JSON Schema cannot express. Each message names the valu
 {{- if and $v.networkPolicy.enabled (eq $v.service.type "LoadBalancer") (not $v.networkPolicy.ingress.cidrs) }}
 {{- fail "networkPolicy.ingress.cidrs: empty while service.type is LoadBalancer and networkPolicy.enabled is true, so the NetworkPolicy would drop all load balancer traffic; list the client CIDRs (e.g. [\"0.0.0.0/0\"]) or use a ClusterIP Service behind an Ingress" }}
 {{- end }}
+{{- /* The ranges the service's config loader accepts; outside them it exits at start-up (CrashLoopBackOff). */}}
+{{- $drain := include "go-service.seconds" (dict "key" "shutdown.drainDelay" "value" $v.shutdown.drainDelay) | float64 }}
+{{- if gt $drain 300.0 }}
+{{- fail (printf "shutdown.drainDelay: %q is longer than the service accepts; allowed: 0s to 5m" $v.shutdown.drainDelay) }}
+{{- end }}
+{{- $timeout := include "go-service.seconds" (dict "key" "shutdown.timeout" "value" $v.shutdown.timeout) | float64 }}
+{{- if or (lt $timeout 1.0) (gt $timeout 300.0) }}
+{{- fail (printf "shutdown.timeout: %q is outside what the service accepts; allowed: 1s to 5m" $v.shutdown.timeout) }}
+{{- end }}
 {{- $reserved := list "PORT" "LOG_LEVEL" "DRAIN_DELAY" "SHUTDOWN_TIMEOUT" "GOMEMLIMIT" "GOMAXPROCS" }}
 {{- range $name, $_ := $v.extraEnv }}
 {{- if has $name $reserved }}
