@@ -25,7 +25,6 @@ const OBJECTIVES_FIXTURE = path.join(TESTS_DIR, "slo-objectives.default.yaml");
 const promtoolTestFiles = fs.readdirSync(TESTS_DIR).filter((f) => f.endsWith(".test.yaml")).sort();
 
 const alerts = (groups: readonly RuleGroup[]): Rule[] => groups.flatMap((g) => g.rules.filter((r) => r.alert !== undefined));
-const rel = (file: string) => path.relative(REPOSITORY_ROOT, file);
 
 /** promtool's verdict, with its output in the assertion message. */
 function assertPromtoolOk(r: RunResult, what: string): void {
