@@ -1,0 +1,125 @@
+/**
+ * Rules that span several keys or depend on the environment. Each returns issues in the user's words;
+ * `load.ts` reports them together with the per-key problems.
+ */
+import type { SettingIssue } from "./issues";
+import type { SettingKey, StackSettings } from "./settings";
+
+/** Tags that move: a deployment that names one cannot say what it runs. */
+export const FLOATING_TAGS = ["latest", "stable", "edge", "nightly", "main", "master", "head", "current"];
+
+/** Registries a production cluster cannot pull from. */
+const LOCAL_REGISTRY = /^(localhost|127\.[0-9.]+|\[?::1\]?|0\.0\.0\.0|host\.docker\.internal|kind-registry|[^/:]+\.local)(:[0-9]+)?(\/|$)/;
+
+const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+const DECIMAL: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+/** Bytes in a memory quantity such as `64Mi` (already validated by the schema). */
+export function memoryBytes(quantity: string): number {
+    const [, digits, unit = ""] = /^([0-9]+)([A-Za-z]*)$/.exec(quantity) ?? [];
+    return Number(digits) * (BINARY[unit] ?? DECIMAL[unit] ?? 1);
+}
+
+/** Millicores in a CPU quantity such as `250m` or `1.5`. */
+export function cpuMillis(quantity: string): number {
+    return quantity.endsWith("m") ? Number(quantity.slice(0, -1)) : Math.round(Number(quantity) * 1000);
+}
+
+export interface RuleResult {
+    readonly errors: SettingIssue[];
+    /** Worth a line in every preview, but not worth refusing to deploy. */
+    readonly warnings: SettingIssue[];
+}
+
+/** Applies every cross-key and per-environment rule. `key` turns a setting into its full config key. */
+export function checkRules(s: StackSettings, key: (k: SettingKey) => string): RuleResult {
+    const errors: SettingIssue[] = [];
+    const warnings: SettingIssue[] = [];
+    const prod = s.environment === "prod";
+
+    if (FLOATING_TAGS.includes(s.imageTag.toLowerCase())) {
+        errors.push({
+            key: key("imageTag"), value: s.imageTag,
+            message: `a floating tag cannot be pushed; use a name that does not move (e.g. the environment or a version), not ${FLOATING_TAGS.join(", ")}`,
+        });
+    }
+    if ((s.registryUsername === undefined) !== (s.registryPassword === undefined)) {
+        const missing = s.registryUsername === undefined ? "registryUsername" : "registryPassword";
+        errors.push({
+            key: key(missing),
+            message: `registryUsername and registryPassword go together: set both, or neither to use your docker login`,
+        });
+    }
+    if (s.autoscaling && s.autoscalingMinReplicas > s.autoscalingMaxReplicas) {
+        errors.push({
+            key: key("autoscalingMinReplicas"), value: s.autoscalingMinReplicas,
+            message: `must not exceed autoscalingMaxReplicas (${s.autoscalingMaxReplicas})`,
+        });
+    }
+    if (s.cpuLimit !== undefined && cpuMillis(s.cpuRequest) > cpuMillis(s.cpuLimit)) {
+        errors.push({
+            key: key("cpuRequest"), value: s.cpuRequest,
+            message: `must not exceed cpuLimit (${s.cpuLimit})`,
+        });
+    }
+    if (memoryBytes(s.prometheusMemoryRequest) > memoryBytes(s.prometheusMemoryLimit)) {
+        errors.push({
+            key: key("prometheusMemoryRequest"), value: s.prometheusMemoryRequest,
+            message: `must not exceed prometheusMemoryLimit (${s.prometheusMemoryLimit})`,
+        });
+    }
+
+    if (prod) {
+        if (!s.autoscaling && s.replicas < 2) {
+            errors.push({
+                key: key("replicas"), value: s.replicas,
+                message: "prod needs at least 2 replicas (or autoscaling with autoscalingMinReplicas of 2 or more)",
+            });
+        }
+        if (s.autoscaling && s.autoscalingMinReplicas < 2) {
+            errors.push({
+                key: key("autoscalingMinReplicas"), value: s.autoscalingMinReplicas,
+                message: "prod needs the autoscaler to keep at least 2 replicas",
+            });
+        }
+        if (!s.prometheusStorage) {
+            errors.push({
+                key: key("prometheusStorage"), value: s.prometheusStorage,
+                message: "prod needs persistent Prometheus storage (true), or a restart loses its history",
+            });
+        }
+        if (LOCAL_REGISTRY.test(s.registry)) {
+            errors.push({
+                key: key("registry"), value: s.registry,
+                message: "prod needs a registry its cluster can pull from, not a local one (localhost, 127.0.0.1, *.local, kind-registry)",
+            });
+        }
+        if (!s.alertmanager) {
+            errors.push({
+                key: key("alertmanager"), value: s.alertmanager,
+                message: "prod needs Alertmanager (true): without it no alert reaches anyone",
+            });
+        }
+        if (s.serviceType === "LoadBalancer" && !s.allowLoadBalancer) {
+            errors.push({
+                key: key("serviceType"), value: s.serviceType,
+                message: "a LoadBalancer in prod is a public endpoint: set allowLoadBalancer: true to mean it, or use ClusterIP with an Ingress",
+            });
+        }
+    }
+
+    if (s.alertmanager && s.alertWebhookUrl === undefined && s.environment !== "dev") {
+        warnings.push({
+            key: key("alertWebhookUrl"),
+            message: `not set: Alertmanager in ${s.environment} has no receiver, so alerts reach no one. ` +
+                `Set it with: pulumi config set --secret ${key("alertWebhookUrl")} <url>`,
+        });
+    }
+    if (s.alertWebhookUrl !== undefined && !s.alertmanager) {
+        warnings.push({
+            key: key("alertWebhookUrl"), secret: true, value: s.alertWebhookUrl,
+            message: "is ignored: Alertmanager is off in this stack (alertmanager: false)",
+        });
+    }
+    return { errors, warnings };
+}
