@@ -1,0 +1,96 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "child_process";
+
+/** Where and how the service's image is built and pushed. */
+export interface ServiceImageArgs {
+    /** Directory holding the Go module and its Dockerfile. */
+    readonly context: string;
+    /**
+     * Dockerfile path relative to the working directory.
+     * @default "<context>/Dockerfile"
+     */
+    readonly dockerfile?: string;
+    /** Repository without a tag, e.g. `ghcr.io/acme/hello`. */
+    readonly repository: string;
+    /**
+     * Tag pushed with each build. It is a moving pointer and the build cache source of the next build;
+     * deployments use the digest ({@link ServiceImage.imageRef}), never this tag.
+     */
+    readonly tag: string;
+    /**
+     * Target platform.
+     * @default "linux/amd64"
+     */
+    readonly platform?: string;
+    /** Version stamped into the binary (`build_info{version}`). */
+    readonly version: string;
+    /** Source revision stamped into the binary (`build_info{commit}`). */
+    readonly commit: string;
+    /**
+     * Registry credentials; the password is kept secret. Without them the docker CLI's own login is used.
+     * @default undefined
+     */
+    readonly registry?: {
+        readonly server: string;
+        readonly username: string;
+        readonly password: pulumi.Input<string>;
+    };
+    /**
+     * Extra Dockerfile build args, e.g. `BUILDER_IMAGE` / `RUNTIME_IMAGE` to build from a mirror.
+     * @default {}
+     */
+    readonly buildArgs?: Readonly<Record<string, string>>;
+}
+
+/** Everything `docker.Image` needs, as plain data: built by a pure function so tests can check it directly. */
+export function buildImageArgs(args: ServiceImageArgs): docker.ImageArgs {
+    const imageName = `${args.repository}:${args.tag}`;
+    return {
+        imageName,
+        build: {
+            context: args.context,
+            dockerfile: args.dockerfile ?? `${args.context}/Dockerfile`,
+            platform: args.platform ?? "linux/amd64",
+            args: {
+                ...args.buildArgs,
+                VERSION: args.version,
+                COMMIT: args.commit,
+                // Publish BuildKit's cache metadata inside the image, so the next build can use it.
+                BUILDKIT_INLINE_CACHE: "1",
+            },
+            cacheFrom: { images: [imageName] },
+        },
+        registry: args.registry && {
+            server: args.registry.server,
+            username: args.registry.username,
+            password: pulumi.secret(args.registry.password),
+        },
+    };
+}
+
+/** The source revision of the checkout the program runs from, or "unknown" outside git. */
+export function sourceCommit(dir: string): string {
+    if (process.env.GIT_COMMIT) return process.env.GIT_COMMIT;
+    try {
+        return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+        return "unknown";
+    }
+}
+
+/** Builds the service's image from source and pushes it; exposes the digest reference to deploy. */
+export class ServiceImage extends pulumi.ComponentResource {
+    /** `repository@sha256:...`: changes exactly when the image content changes. */
+    readonly imageRef: pulumi.Output<string>;
+    /** The repository, without tag or digest. */
+    readonly repository: string;
+
+    constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hello:platform:ServiceImage", name, {}, opts);
+        const image = new docker.Image(name, buildImageArgs(args), { parent: this });
+        this.repository = args.repository;
+        this.imageRef = image.repoDigest;
+        this.registerOutputs({ imageRef: this.imageRef });
+    }
+}

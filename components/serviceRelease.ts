@@ -1,0 +1,197 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { securedNamespace } from "./namespace";
+
+/** The chart every service of this kind installs, relative to the project directory. */
+export const SERVICE_CHART = "./charts/go-service";
+
+/** How the service runs: the subset of a stack's settings the chart needs. */
+export interface ServiceSpec {
+    /** Pods when the autoscaler is off. */
+    readonly replicas: number;
+    /** Run a HorizontalPodAutoscaler instead of a fixed count. */
+    readonly autoscaling: boolean;
+    readonly autoscalingMinReplicas: number;
+    readonly autoscalingMaxReplicas: number;
+    /** Average CPU, in percent of the request, the autoscaler aims for. */
+    readonly autoscalingTargetCpu: number;
+    readonly cpuRequest: string;
+    /** @default no CPU limit */
+    readonly cpuLimit?: string;
+    /** Memory request and limit alike: a Go heap grows towards GOMEMLIMIT, and a pod above its request is evicted first. */
+    readonly memoryLimit: string;
+    readonly logLevel: string;
+    /** Go duration between failing readiness and closing the listener. */
+    readonly drainDelay: string;
+    /** Go duration in-flight requests get to finish. */
+    readonly shutdownTimeout: string;
+    readonly serviceType: "ClusterIP" | "LoadBalancer";
+    /** @default no Ingress */
+    readonly ingressHost?: string;
+    readonly ingressClassName: string;
+    /** Namespaces, besides the monitoring one, allowed to reach the service port. */
+    readonly ingressNamespaces: readonly string[];
+    /** Namespace of the Prometheus that scrapes the service. */
+    readonly monitoringNamespace: string;
+}
+
+/** The image to run, by digest. */
+export interface ImageReference<T = string> {
+    readonly repository: string;
+    /** `sha256:<64 hex>`. */
+    readonly digest: T;
+}
+
+/** Splits `repo@sha256:...` into repository and digest; anything else is a programming error. */
+export function parseImageRef(ref: string): ImageReference {
+    const match = /^([^@\s]+)@(sha256:[0-9a-f]{64})$/.exec(ref);
+    if (!match) throw new Error(`expected an image reference by digest (repo@sha256:<64 hex>), got "${ref}"`);
+    return { repository: match[1], digest: match[2] };
+}
+
+/**
+ * The chart values for a service spec. Pure and deterministic; the image digest may be an Output so that
+ * a preview shows every other value even before the image is built.
+ */
+export function buildServiceValues<T>(spec: ServiceSpec, image: ImageReference<T>, opts: {
+    /** Name of a dockerconfigjson Secret to pull with. */
+    readonly pullSecretName?: string;
+    /** Checksum of the chart's files: makes a template change visible in previews and roll the pods. */
+    readonly chartChecksum?: string;
+} = {}) {
+    const loadBalancer = spec.serviceType === "LoadBalancer";
+    return {
+        image: { repository: image.repository, digest: image.digest },
+        imagePullSecrets: opts.pullSecretName ? [{ name: opts.pullSecretName }] : [],
+        replicaCount: spec.replicas,
+        logLevel: spec.logLevel,
+        shutdown: { drainDelay: spec.drainDelay, timeout: spec.shutdownTimeout },
+        resources: {
+            requests: { cpu: spec.cpuRequest, memory: spec.memoryLimit },
+            limits: { memory: spec.memoryLimit, ...(spec.cpuLimit && { cpu: spec.cpuLimit }) },
+        },
+        service: { type: spec.serviceType, port: 80 },
+        ingress: spec.ingressHost
+            ? { enabled: true, className: spec.ingressClassName, host: spec.ingressHost }
+            : { enabled: false },
+        autoscaling: {
+            enabled: spec.autoscaling,
+            minReplicas: spec.autoscalingMinReplicas,
+            maxReplicas: spec.autoscalingMaxReplicas,
+            targetCPUUtilizationPercentage: spec.autoscalingTargetCpu,
+        },
+        podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+        networkPolicy: {
+            enabled: true,
+            ingress: {
+                namespaces: [spec.monitoringNamespace, ...spec.ingressNamespaces],
+                // A load balancer's traffic comes from outside every namespace.
+                cidrs: loadBalancer ? ["0.0.0.0/0"] : [],
+            },
+        },
+        serviceMonitor: { enabled: true, interval: "30s" },
+        podAnnotations: opts.chartChecksum ? { "hello.platform/chart-checksum": opts.chartChecksum } : {},
+    };
+}
+
+/** sha256 over a chart directory's file names and contents. */
+export function chartChecksum(dir: string): string {
+    const hash = createHash("sha256");
+    const walk = (d: string) => {
+        for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const full = path.join(d, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else hash.update(path.relative(dir, full)).update("\0").update(fs.readFileSync(full)).update("\0");
+        }
+    };
+    walk(dir);
+    return hash.digest("hex").slice(0, 16);
+}
+
+/** Inputs of {@link ServiceRelease}. */
+export interface ServiceReleaseArgs {
+    /** Namespace to create (Pod Security Standards restricted) and install into. */
+    readonly namespace: string;
+    /** `repository@sha256:...` of the image to run. */
+    readonly imageRef: pulumi.Input<string>;
+    /** Repository of that image (known before the build, so previews show it). */
+    readonly repository: string;
+    readonly spec: ServiceSpec;
+    /**
+     * Credentials for a private registry: an image pull Secret is created from them and used.
+     * @default none: the nodes pull anonymously
+     */
+    readonly pullCredentials?: { readonly server: string; readonly username: string; readonly password: pulumi.Input<string> };
+    /**
+     * The monitoring stack whose Prometheus Operator CRDs the chart's ServiceMonitor needs: the release
+     * waits for it.
+     */
+    readonly monitoringStack: pulumi.Resource;
+    /**
+     * Helm release name; objects are named after it.
+     * @default "hello"
+     */
+    readonly releaseName?: string;
+    /**
+     * Seconds an install or upgrade may take before Helm rolls it back (atomic).
+     * @default 300
+     */
+    readonly timeoutSeconds?: number;
+}
+
+/** The service installed from `charts/go-service` as a Helm release, pinned to an image digest. */
+export class ServiceRelease extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly serviceName: string;
+    readonly revision: pulumi.Output<number>;
+    /** How to reach the service. */
+    readonly serviceAccess: string;
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: ServiceReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hello:platform:ServiceRelease", name, {}, opts);
+        const releaseName = args.releaseName ?? "hello";
+        const namespace = securedNamespace(args.namespace, "restricted", { parent: this });
+
+        let pullSecret: k8s.core.v1.Secret | undefined;
+        if (args.pullCredentials) {
+            const { server, username, password } = args.pullCredentials;
+            pullSecret = new k8s.core.v1.Secret(`${name}-pull`, {
+                metadata: { name: `${releaseName}-pull`, namespace: namespace.metadata.name },
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: {
+                    ".dockerconfigjson": pulumi.secret(pulumi.output(password).apply((p) => JSON.stringify({
+                        auths: { [server]: { username, password: p, auth: Buffer.from(`${username}:${p}`).toString("base64") } },
+                    }))),
+                },
+            }, { parent: this });
+        }
+
+        const digest = pulumi.output(args.imageRef).apply((ref) => parseImageRef(ref).digest);
+        this.release = new k8s.helm.v3.Release(name, {
+            name: releaseName,
+            chart: SERVICE_CHART,
+            namespace: namespace.metadata.name,
+            values: buildServiceValues(args.spec, { repository: args.repository, digest }, {
+                pullSecretName: pullSecret ? `${releaseName}-pull` : undefined,
+                chartChecksum: chartChecksum(SERVICE_CHART),
+            }),
+            atomic: true,
+            cleanupOnFail: true,
+            timeout: args.timeoutSeconds ?? 300,
+            maxHistory: 10,
+        }, { parent: this, dependsOn: [args.monitoringStack, ...(pullSecret ? [pullSecret] : [])] });
+
+        this.namespace = namespace.metadata.name;
+        this.serviceName = releaseName; // the chart names its objects after the release
+        this.revision = this.release.status.revision;
+        const port = 80;
+        this.serviceAccess = args.spec.ingressHost
+            ? `http://${args.spec.ingressHost}`
+            : `kubectl --namespace ${args.namespace} port-forward svc/${this.serviceName} 8080:${port}, then http://localhost:8080`;
+        this.registerOutputs({ namespace: this.namespace, serviceName: this.serviceName, revision: this.revision });
+    }
+}

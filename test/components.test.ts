@@ -1,0 +1,163 @@
+/**
+ * The components' pure builders: the data each component hands to its resources, checked without mocks.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { buildAlertmanagerConfig, buildMonitoringValues, monitoringPodSecurity, MonitoringProfile } from "../components/monitoringStack";
+import { podSecurityLabels } from "../components/namespace";
+import { buildImageArgs } from "../components/serviceImage";
+import { dashboardConfigMap } from "../components/serviceMonitoring";
+import { buildServiceValues, chartChecksum, parseImageRef, ServiceSpec } from "../components/serviceRelease";
+import { helmTemplate, kubeScore } from "./support/chart";
+
+const DIGEST = `sha256:${"a".repeat(64)}`;
+const SPEC: ServiceSpec = {
+    replicas: 2, autoscaling: false, autoscalingMinReplicas: 2, autoscalingMaxReplicas: 6, autoscalingTargetCpu: 70,
+    cpuRequest: "100m", memoryLimit: "128Mi", logLevel: "info", drainDelay: "5s", shutdownTimeout: "20s",
+    serviceType: "ClusterIP", ingressClassName: "nginx", ingressNamespaces: ["ingress-nginx"], monitoringNamespace: "monitoring",
+};
+const PROFILE: MonitoringProfile = {
+    alertmanager: true, nodeExporter: true, retention: "7d",
+    resources: { cpuRequest: "200m", memoryRequest: "1Gi", memoryLimit: "2Gi" },
+};
+
+describe("buildServiceValues", function () {
+    it("names the image by repository and digest only", function () {
+        const values = buildServiceValues(SPEC, { repository: "ghcr.io/acme/hello", digest: DIGEST });
+        assert.deepStrictEqual(values.image, { repository: "ghcr.io/acme/hello", digest: DIGEST });
+    });
+
+    it("gives the request the memory limit (Guaranteed memory) and sets a CPU limit only when asked", function () {
+        const plain = buildServiceValues(SPEC, { repository: "r", digest: DIGEST }).resources;
+        assert.deepStrictEqual(plain, { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "128Mi" } });
+        const capped = buildServiceValues({ ...SPEC, cpuLimit: "1" }, { repository: "r", digest: DIGEST }).resources;
+        assert.strictEqual(capped.limits.cpu, "1");
+    });
+
+    it("lets the monitoring and ingress namespaces reach the pods, and the world only through a LoadBalancer", function () {
+        const internal = buildServiceValues(SPEC, { repository: "r", digest: DIGEST }).networkPolicy.ingress;
+        assert.deepStrictEqual(internal, { namespaces: ["monitoring", "ingress-nginx"], cidrs: [] });
+        const lb = buildServiceValues({ ...SPEC, serviceType: "LoadBalancer" }, { repository: "r", digest: DIGEST });
+        assert.deepStrictEqual(lb.networkPolicy.ingress.cidrs, ["0.0.0.0/0"]);
+        assert.deepStrictEqual(lb.service, { type: "LoadBalancer", port: 80 });
+    });
+
+    it("renders an Ingress for ingressHost, and a LoadBalancer on port 80, that the chart and kube-score accept", async function () {
+        const values = buildServiceValues({ ...SPEC, ingressHost: "hello.example.com", serviceType: "LoadBalancer" },
+            { repository: "ghcr.io/acme/hello", digest: DIGEST }, { pullSecretName: "hello-pull", chartChecksum: "abc" });
+        const manifests = await helmTemplate(values, { releaseName: "hello", namespace: "hello" });
+        const ingress = manifests.find((m) => m.kind === "Ingress")!;
+        assert.strictEqual(ingress.spec.rules[0].host, "hello.example.com");
+        assert.strictEqual(manifests.find((m) => m.kind === "Service")!.spec.ports[0].port, 80);
+        const pod = manifests.find((m) => m.kind === "Deployment")!.spec.template;
+        assert.deepStrictEqual(pod.spec.imagePullSecrets, [{ name: "hello-pull" }]);
+        assert.strictEqual(pod.metadata.annotations["hello.platform/chart-checksum"], "abc");
+        assert.deepStrictEqual(await kubeScore(manifests), []);
+    });
+});
+
+describe("parseImageRef", function () {
+    it("splits a digest reference and refuses a tag", function () {
+        assert.deepStrictEqual(parseImageRef(`localhost:5001/hello@${DIGEST}`), { repository: "localhost:5001/hello", digest: DIGEST });
+        assert.throws(() => parseImageRef("localhost:5001/hello:dev"), /expected an image reference by digest/);
+    });
+});
+
+describe("chartChecksum", function () {
+    it("changes when any file of the chart changes, so a template edit shows in the preview", function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chart-"));
+        try {
+            fs.mkdirSync(path.join(dir, "templates"));
+            fs.writeFileSync(path.join(dir, "templates", "a.yaml"), "kind: A\n");
+            const before = chartChecksum(dir);
+            assert.strictEqual(chartChecksum(dir), before, "stable");
+            fs.writeFileSync(path.join(dir, "templates", "a.yaml"), "kind: B\n");
+            assert.notStrictEqual(chartChecksum(dir), before);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("buildImageArgs", function () {
+    it("tags the build, stamps version and commit, and reuses the previous push as BuildKit cache", function () {
+        const args = buildImageArgs({ context: "./app", repository: "ghcr.io/acme/hello", tag: "prod", version: "1.2.3", commit: "abc123" });
+        assert.strictEqual(args.imageName, "ghcr.io/acme/hello:prod");
+        const build = args.build as { args: Record<string, string>; cacheFrom: { images: string[] }; dockerfile: string; platform: string };
+        assert.deepStrictEqual(build.args, { VERSION: "1.2.3", COMMIT: "abc123", BUILDKIT_INLINE_CACHE: "1" });
+        assert.deepStrictEqual(build.cacheFrom.images, ["ghcr.io/acme/hello:prod"]);
+        assert.strictEqual(build.dockerfile, "./app/Dockerfile");
+        assert.strictEqual(build.platform, "linux/amd64");
+        assert.strictEqual(args.registry, undefined, "without credentials, docker's own login is used");
+    });
+
+    it("passes base image overrides for a mirrored build, but never lets them replace version or commit", function () {
+        const args = buildImageArgs({
+            context: "./app", repository: "r/hello", tag: "t", version: "1.0.0", commit: "c",
+            buildArgs: { BUILDER_IMAGE: "mirror/golang@sha256:1", VERSION: "spoofed" },
+        });
+        const build = args.build as { args: Record<string, string> };
+        assert.strictEqual(build.args.BUILDER_IMAGE, "mirror/golang@sha256:1");
+        assert.strictEqual(build.args.VERSION, "1.0.0");
+    });
+});
+
+describe("buildMonitoringValues", function () {
+    it("slims kube-prometheus-stack for a laptop: no Alertmanager, node exporter, control plane scraping or storage", function () {
+        const values = buildMonitoringValues({
+            profile: { ...PROFILE, alertmanager: false, nodeExporter: false, controlPlane: false, defaultDashboards: false, retention: "6h" },
+        }) as any;
+        assert.strictEqual(values.alertmanager.enabled, false);
+        assert.strictEqual(values.nodeExporter.enabled, false);
+        for (const c of ["kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy"]) assert.strictEqual(values[c].enabled, false, c);
+        assert.strictEqual(values.grafana.defaultDashboardsEnabled, false);
+        assert.strictEqual(values.prometheus.prometheusSpec.storageSpec, undefined);
+    });
+
+    it("puts Prometheus on a persistent volume of the requested size and class", function () {
+        const values = buildMonitoringValues({ profile: { ...PROFILE, storage: { size: "50Gi", storageClass: "premium" } } }) as any;
+        assert.deepStrictEqual(values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec, {
+            storageClassName: "premium", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } },
+        });
+    });
+
+    it("picks up dashboards from ConfigMaps in every namespace, into the folder their annotation names", function () {
+        const sidecar = (buildMonitoringValues({ profile: PROFILE }) as any).grafana.sidecar.dashboards;
+        assert.strictEqual(sidecar.searchNamespace, "ALL");
+        assert.strictEqual(sidecar.folderAnnotation, "grafana_folder");
+        assert.strictEqual(sidecar.provider.foldersFromFilesStructure, true);
+        const cm = dashboardConfigMap({ uid: "hello-overview", title: "Hello", json: { panels: [] } }, "hello");
+        assert.strictEqual((cm.metadata.labels as Record<string, string>)[sidecar.label], sidecar.labelValue);
+        assert.strictEqual((cm.metadata.annotations as Record<string, string>)[sidecar.folderAnnotation], "hello");
+    });
+
+    it("exposes Grafana through an Ingress only when a host is given", function () {
+        assert.deepStrictEqual((buildMonitoringValues({ profile: PROFILE }) as any).grafana.ingress, { enabled: false });
+        assert.deepStrictEqual((buildMonitoringValues({ profile: PROFILE, grafanaHost: "g.example.com", ingressClassName: "nginx" }) as any).grafana.ingress,
+            { enabled: true, hosts: ["g.example.com"], ingressClassName: "nginx" });
+    });
+
+    it("admits the node exporter's host access only by making its namespace privileged", function () {
+        assert.strictEqual(monitoringPodSecurity(PROFILE), "privileged");
+        assert.strictEqual(monitoringPodSecurity({ ...PROFILE, nodeExporter: false }), "baseline");
+        assert.strictEqual(podSecurityLabels("baseline")["pod-security.kubernetes.io/warn"], "restricted");
+    });
+});
+
+describe("buildAlertmanagerConfig", function () {
+    const config = parse(buildAlertmanagerConfig("https://hooks.example.com/abc")) as any;
+
+    it("routes every alert to the webhook, with resolved notifications", function () {
+        assert.strictEqual(config.route.receiver, "webhook");
+        const webhook = config.receivers.find((r: { name: string }) => r.name === "webhook");
+        assert.deepStrictEqual(webhook.webhook_configs, [{ url: "https://hooks.example.com/abc", send_resolved: true }]);
+    });
+
+    it("drops the always-firing Watchdog and re-sends critical alerts hourly", function () {
+        assert.deepStrictEqual(config.route.routes[0], { receiver: "null", matchers: ['alertname = "Watchdog"'] });
+        assert.strictEqual(config.route.routes[1].repeat_interval, "1h");
+    });
+});

@@ -1,0 +1,304 @@
+/**
+ * The program, run under Pulumi's mocks with each committed stack file: the resources it would create, how
+ * they hang together, the values each Helm release gets, and that no secret is ever plaintext.
+ */
+import * as assert from "assert";
+import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../components/monitoringStack";
+import { helmTemplate, kubeScore } from "./support/chart";
+import { CapturedResource, ProgramRun, TEST_SECRETS, isSecretValue, runProgram, stackConfig } from "./support/program";
+
+const STACKS = ["dev", "staging", "prod"] as const;
+type Stack = (typeof STACKS)[number];
+
+const K8S = "kubernetes:";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/** What the platform team sets once per stack with `pulumi config set --secret` (dev needs none). */
+function secretsFor(stack: Stack): Record<string, string> {
+    return stack === "dev" ? {} : { ...TEST_SECRETS };
+}
+function valuesFor(stack: Stack): Record<string, string> {
+    return stack === "dev" ? {} : { "hello-service:registryUsername": "ci-bot" };
+}
+
+function byType(run: ProgramRun, type: string): CapturedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+function one(run: ProgramRun, type: string, name?: string): CapturedResource {
+    const found = byType(run, type).filter((r) => name === undefined || r.name === name);
+    assert.strictEqual(found.length, 1, `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}`);
+    return found[0];
+}
+function urnOf(run: ProgramRun, r: CapturedResource): string {
+    // URNs end in `<type>::<name>`; parents and dependencies refer to resources by URN.
+    const urns = new Set(run.resources.flatMap((x) => [
+        x.parent ?? "", ...x.dependencies, (x.provider ?? "").replace(/::[^:]*$/, ""),
+    ]));
+    const urn = [...urns].find((u) => u.endsWith(`::${r.name}`) && u.includes(r.type));
+    assert.ok(urn, `no URN seen for ${r.type}::${r.name}`);
+    return urn;
+}
+function releaseValues(run: ProgramRun, name: string): any {
+    return one(run, RELEASE, name).inputs.values;
+}
+
+/** Every string in `value` that is not inside a secret wrapper. */
+function plaintextStrings(value: unknown, out: string[] = []): string[] {
+    if (isSecretValue(value)) return out;
+    if (typeof value === "string") out.push(value);
+    else if (Array.isArray(value)) value.forEach((v) => plaintextStrings(v, out));
+    else if (value && typeof value === "object") Object.values(value).forEach((v) => plaintextStrings(v, out));
+    return out;
+}
+
+describe("the program under mocks, for each committed stack", function () {
+    const runs = new Map<Stack, ProgramRun>();
+
+    before(async function () {
+        // One process per stack (a program runs once per module cache), all at once.
+        const results = await Promise.all(STACKS.map((stack) =>
+            runProgram(stackConfig(stack, { values: valuesFor(stack), secrets: secretsFor(stack) }))));
+        STACKS.forEach((stack, i) => runs.set(stack, results[i]));
+    });
+
+    for (const stack of STACKS) {
+        describe(`stack ${stack}`, function () {
+            let run: ProgramRun;
+            before(function () {
+                run = runs.get(stack)!;
+                assert.strictEqual(run.error, undefined, `the ${stack} program failed: ${run.error}`);
+            });
+
+            it("registers the four components and their resources", function () {
+                const components = run.resources.filter((r) => !r.custom).map((r) => r.type).sort();
+                assert.deepStrictEqual(components, [
+                    "hello:platform:MonitoringStack", "hello:platform:ServiceImage",
+                    "hello:platform:ServiceMonitoring", "hello:platform:ServiceRelease",
+                ]);
+                assert.strictEqual(byType(run, "docker:index/image:Image").length, 1);
+                assert.strictEqual(byType(run, RELEASE).length, 2);
+                assert.strictEqual(byType(run, "kubernetes:core/v1:Namespace").length, 2);
+                assert.strictEqual(byType(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").length, 1);
+                assert.strictEqual(byType(run, "kubernetes:core/v1:ConfigMap").length, 2, "one ConfigMap per dashboard");
+            });
+
+            it("parents every resource but the provider to one of the components", function () {
+                const componentUrns = run.resources.filter((r) => !r.custom).map((r) => urnOf(run, r));
+                for (const r of run.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
+                    assert.ok(r.parent && componentUrns.includes(r.parent), `${r.type}::${r.name} has parent ${r.parent}`);
+                }
+            });
+
+            it("sends every Kubernetes resource through the stack's explicit provider, set to the stack's kubeContext", function () {
+                const provider = one(run, "pulumi:providers:kubernetes");
+                const expected = stackConfig(stack).values["hello-service:kubeContext"];
+                assert.strictEqual(provider.inputs.context, expected);
+                const providerUrn = urnOf(run, provider);
+                const kube = run.resources.filter((r) => r.custom && r.type.startsWith(K8S));
+                assert.ok(kube.length >= 7);
+                for (const r of kube) {
+                    assert.ok(r.provider?.startsWith(`${providerUrn}::`), `${r.type}::${r.name} uses provider ${r.provider}`);
+                }
+            });
+
+            it("makes the service release, PrometheusRule and dashboards wait for kube-prometheus-stack (its CRDs)", function () {
+                const monitoringRelease = urnOf(run, one(run, RELEASE, "monitoring"));
+                for (const r of [
+                    one(run, RELEASE, "hello"),
+                    one(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule"),
+                    ...byType(run, "kubernetes:core/v1:ConfigMap"),
+                ]) {
+                    assert.ok(r.dependencies.includes(monitoringRelease), `${r.type}::${r.name} does not wait for the monitoring release`);
+                }
+            });
+
+            it("pins the service release to the pushed image's digest, never a tag", function () {
+                const image = one(run, "docker:index/image:Image");
+                const exported = run.outputs.imageRef.value as string;
+                assert.match(exported, /^[^@]+@sha256:[0-9a-f]{64}$/);
+                const values = releaseValues(run, "hello");
+                assert.strictEqual(`${values.image.repository}@${values.image.digest}`, exported);
+                assert.strictEqual(values.image.tag, undefined);
+                assert.strictEqual(image.inputs.imageName.split(":").pop(), stack, "the pushed tag is the stack's moving tag");
+            });
+
+            it("builds the image from app/ with version, commit and cache source", function () {
+                const { build } = one(run, "docker:index/image:Image").inputs;
+                assert.strictEqual(build.context, "./app");
+                assert.strictEqual(build.platform, "linux/amd64");
+                assert.match(build.args.VERSION, /^[0-9]+\.[0-9]+\.[0-9]+$/);
+                assert.ok(build.args.COMMIT.length > 0);
+                assert.deepStrictEqual(build.cacheFrom.images, [one(run, "docker:index/image:Image").inputs.imageName]);
+            });
+
+            it("installs the chart with a fixed release name, atomically, with bounded history", function () {
+                const release = one(run, RELEASE, "hello").inputs;
+                assert.strictEqual(release.name, "hello");
+                assert.strictEqual(release.chart, "./charts/go-service");
+                assert.strictEqual(release.atomic, true);
+                assert.strictEqual(release.cleanupOnFail, true);
+                assert.ok(release.timeout >= 300);
+                assert.strictEqual(release.maxHistory, 10);
+            });
+
+            it("creates the service namespace with Pod Security Standards restricted enforced", function () {
+                const ns = one(run, "kubernetes:core/v1:Namespace", "hello").inputs.metadata;
+                assert.strictEqual(ns.name, "hello");
+                assert.strictEqual(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
+                assert.strictEqual(ns.labels["pod-security.kubernetes.io/warn"], "restricted");
+            });
+
+            it("installs kube-prometheus-stack at the pinned version, selecting every release's monitors and rules", function () {
+                const release = one(run, RELEASE, "monitoring").inputs;
+                assert.strictEqual(release.name, MONITORING_RELEASE);
+                assert.strictEqual(release.chart, KUBE_PROMETHEUS_STACK.chart);
+                assert.strictEqual(release.version, KUBE_PROMETHEUS_STACK.version);
+                assert.strictEqual(release.repositoryOpts.repo, KUBE_PROMETHEUS_STACK.repo);
+                const spec = release.values.prometheus.prometheusSpec;
+                for (const kind of ["serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig"]) {
+                    assert.strictEqual(spec[`${kind}SelectorNilUsesHelmValues`], false, kind);
+                }
+            });
+
+            it("gives Grafana its admin password through an existing Secret, never as a value", function () {
+                const values = releaseValues(run, "monitoring");
+                assert.deepStrictEqual(values.grafana.admin, { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+                assert.strictEqual(values.grafana.adminPassword, undefined);
+                const secret = one(run, "kubernetes:core/v1:Secret", "monitoring-grafana-admin").inputs;
+                assert.strictEqual(secret.metadata.name, "grafana-admin");
+                assert.ok(isSecretValue(secret.stringData["admin-password"]) || isSecretValue(secret.stringData),
+                    "the admin password reaches the Secret as a Pulumi secret");
+            });
+
+            it("ships the alert rules as a PrometheusRule and the dashboards to Grafana's sidecar in the hello folder", function () {
+                const rule = one(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").inputs;
+                assert.strictEqual(rule.metadata.namespace, "hello");
+                const groups = rule.spec.groups as { name: string; rules: { alert?: string }[] }[];
+                assert.ok(groups.length >= 2 && groups.some((g) => g.rules.some((r) => r.alert)), "rule groups with alerts");
+                for (const cm of byType(run, "kubernetes:core/v1:ConfigMap")) {
+                    assert.strictEqual(cm.inputs.metadata.labels.grafana_dashboard, "1");
+                    assert.strictEqual(cm.inputs.metadata.annotations.grafana_folder, "hello");
+                    const [file] = Object.keys(cm.inputs.data);
+                    assert.match(file, /\.json$/);
+                    assert.ok(JSON.parse(cm.inputs.data[file]).panels.length > 0);
+                }
+            });
+
+            it("keeps every secret secret: none appears in plaintext in any resource input or output", function () {
+                const generated = run.outputs.grafanaAdminPassword.value as string;
+                const secrets = [...Object.values(secretsFor(stack)), generated];
+                for (const r of run.resources) {
+                    const leaked = plaintextStrings(r.inputs).filter((s) => secrets.some((secret) => s.includes(secret)));
+                    assert.deepStrictEqual(leaked, [], `${r.type}::${r.name} holds a secret in plaintext`);
+                }
+                for (const [name, out] of Object.entries(run.outputs)) {
+                    if (out.secret) continue;
+                    const leaked = plaintextStrings(out.value).filter((s) => secrets.some((secret) => s.includes(secret)));
+                    assert.deepStrictEqual(leaked, [], `output ${name} holds a secret in plaintext`);
+                }
+                assert.strictEqual(run.outputs.grafanaAdminPassword.secret, true);
+            });
+
+            it("keeps passwords out of every Helm release's values", function () {
+                for (const release of byType(run, RELEASE)) {
+                    const text = JSON.stringify(release.inputs.values);
+                    for (const secret of [...Object.values(secretsFor(stack)), run.outputs.grafanaAdminPassword.value as string]) {
+                        assert.ok(!text.includes(secret), `${release.name} values contain a secret`);
+                    }
+                    assert.doesNotMatch(text, /"(admin)?[pP]assword"\s*:/, `${release.name} values set a password`);
+                }
+            });
+
+            it("exports what a platform engineer needs to reach the service and Grafana", function () {
+                assert.deepStrictEqual(Object.keys(run.outputs).sort(), [
+                    "grafanaAccess", "grafanaAdminPassword", "imageRef", "namespace", "releaseRevisions",
+                    "serviceAccess", "serviceName",
+                ]);
+                assert.strictEqual(run.outputs.namespace.value, "hello");
+                assert.strictEqual(run.outputs.serviceName.value, "hello");
+                assert.deepStrictEqual(run.outputs.releaseRevisions.value, { service: 1, monitoring: 1 });
+            });
+
+            it("gives values that the real chart renders and kube-score passes without a finding", async function () {
+                const values = releaseValues(run, "hello");
+                const manifests = await helmTemplate(values, { releaseName: "hello", namespace: "hello" });
+                const deployment = manifests.find((m) => m.kind === "Deployment")!;
+                assert.strictEqual(deployment.spec.template.spec.containers[0].image, run.outputs.imageRef.value);
+                assert.deepStrictEqual(await kubeScore(manifests, { minReplicas: stack === "dev" ? 1 : 2 }), []);
+            });
+        });
+    }
+
+    describe("per-environment profiles", function () {
+        it("dev runs one pod without autoscaler or disruption budget, and slim monitoring", async function () {
+            const run = runs.get("dev")!;
+            const svc = releaseValues(run, "hello");
+            assert.strictEqual(svc.replicaCount, 1);
+            assert.strictEqual(svc.autoscaling.enabled, false);
+            const manifests = await helmTemplate(svc, { releaseName: "hello", namespace: "hello" });
+            assert.ok(!manifests.some((m) => m.kind === "PodDisruptionBudget"), "no PDB for a single pod");
+            const mon = releaseValues(run, "monitoring");
+            assert.strictEqual(mon.alertmanager.enabled, false);
+            assert.strictEqual(mon.nodeExporter.enabled, false);
+            assert.strictEqual(mon.prometheus.prometheusSpec.retention, "6h");
+            assert.strictEqual(mon.prometheus.prometheusSpec.storageSpec, undefined);
+            assert.strictEqual(byType(run, "kubernetes:core/v1:Secret").some((s) => s.name.includes("alertmanager")), false);
+        });
+
+        it("staging runs two pods with a disruption budget, Alertmanager routed to the webhook secret and persistent storage", async function () {
+            const run = runs.get("staging")!;
+            const svc = releaseValues(run, "hello");
+            assert.strictEqual(svc.replicaCount, 2);
+            assert.strictEqual(svc.autoscaling.enabled, false);
+            const manifests = await helmTemplate(svc, { releaseName: "hello", namespace: "hello" });
+            assert.strictEqual(manifests.find((m) => m.kind === "PodDisruptionBudget")?.spec.maxUnavailable, 1);
+            const mon = releaseValues(run, "monitoring");
+            assert.strictEqual(mon.alertmanager.enabled, true);
+            assert.deepStrictEqual(mon.alertmanager.alertmanagerSpec, { useExistingSecret: true, configSecret: "alertmanager-config" });
+            const storage = mon.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec;
+            assert.strictEqual(storage.resources.requests.storage, "20Gi");
+            const amSecret = one(run, "kubernetes:core/v1:Secret", "monitoring-alertmanager-config").inputs;
+            assert.ok(isSecretValue(amSecret.stringData["alertmanager.yaml"]) || isSecretValue(amSecret.stringData));
+        });
+
+        it("prod autoscales from 3 to the stack's maximum with a disruption budget and 50Gi of Prometheus storage", async function () {
+            const run = runs.get("prod")!;
+            const svc = releaseValues(run, "hello");
+            assert.deepStrictEqual(
+                { enabled: svc.autoscaling.enabled, min: svc.autoscaling.minReplicas, max: svc.autoscaling.maxReplicas },
+                { enabled: true, min: 3, max: 12 });
+            const manifests = await helmTemplate(svc, { releaseName: "hello", namespace: "hello" });
+            assert.strictEqual(manifests.find((m) => m.kind === "Deployment")!.spec.replicas, undefined,
+                "no replicas field: pulumi up never fights the autoscaler");
+            assert.ok(manifests.some((m) => m.kind === "HorizontalPodAutoscaler"));
+            assert.ok(manifests.some((m) => m.kind === "PodDisruptionBudget"));
+            const spec = releaseValues(run, "monitoring").prometheus.prometheusSpec;
+            assert.strictEqual(spec.retention, "15d");
+            assert.strictEqual(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
+            assert.strictEqual(spec.storageSpec.volumeClaimTemplate.spec.storageClassName, "premium-rwo");
+        });
+
+        it("staging and prod pull through an image pull secret built from the registry credentials", function () {
+            for (const stack of ["staging", "prod"] as const) {
+                const run = runs.get(stack)!;
+                const pull = one(run, "kubernetes:core/v1:Secret", "hello-pull").inputs;
+                assert.strictEqual(pull.type, "kubernetes.io/dockerconfigjson");
+                assert.deepStrictEqual(releaseValues(run, "hello").imagePullSecrets, [{ name: "hello-pull" }]);
+                const { registry } = one(run, "docker:index/image:Image").inputs;
+                assert.ok(isSecretValue(registry) || isSecretValue(registry.password), "the registry password is a secret");
+            }
+            assert.deepStrictEqual(releaseValues(runs.get("dev")!, "hello").imagePullSecrets, []);
+        });
+    });
+});
+
+describe("the program in preview", function () {
+    it("shows every release value but the image digest, which is unknown until the image is built", async function () {
+        const run = await runProgram(stackConfig("dev"), { preview: true });
+        assert.strictEqual(run.error, undefined);
+        const values = one(run, RELEASE, "hello").inputs.values;
+        assert.strictEqual(values.image.repository, "localhost:5001/hello");
+        assert.strictEqual(values.replicaCount, 1);
+        assert.strictEqual(run.outputs.imageRef.known, false);
+    });
+});

@@ -1,0 +1,105 @@
+/**
+ * Runs the Pulumi program (index.ts) under Pulumi's mocks, one child process per stack config, and returns
+ * what it registered. No engine and no provider runs: this checks the program's decisions, not a deployment.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import type { RawStackConfig } from "../../stacks/load";
+import { readStackFile } from "../../stacks/stackFile";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface ProgramInput {
+    readonly project: string;
+    readonly stack: string;
+    readonly preview: boolean;
+    readonly values: Record<string, string>;
+    readonly secretKeys: string[];
+}
+
+export interface CapturedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly custom: boolean;
+    /** URN of the parent resource, if any. */
+    readonly parent?: string;
+    /** URNs this resource depends on (dependsOn and input dependencies). */
+    readonly dependencies: string[];
+    /** Provider reference `urn::id`, for custom resources. */
+    readonly provider?: string;
+    /** Inputs as the provider would receive them; secrets arrive wrapped (see isSecretValue). */
+    readonly inputs: any;
+}
+
+export interface CapturedOutput {
+    readonly known: boolean;
+    readonly secret: boolean;
+    readonly value: unknown;
+}
+
+export interface ProgramRun {
+    readonly resources: CapturedResource[];
+    readonly outputs: Record<string, CapturedOutput>;
+    readonly warnings: string[];
+    /** The message the program failed with, if it did. */
+    readonly error?: string;
+}
+
+/** The marker Pulumi wraps secret values in when it serializes them. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export function isSecretValue(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null &&
+        (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG;
+}
+
+/**
+ * Secrets a platform engineer sets once per stack with `pulumi config set --secret` (they cannot be
+ * committed). Tests add them to the committed stack files, as secrets.
+ */
+export const TEST_SECRETS: Readonly<Record<string, string>> = {
+    "hello-service:alertWebhookUrl": "https://alerts.test.invalid/hooks/T0KEN-WEBHOOK",
+    "hello-service:registryPassword": "registry-T0KEN-pw",
+    "hello-service:grafanaAdminPassword": "grafana-T0KEN-password",
+};
+
+/** A committed stack file's config, with extra values (plain) and secrets layered on top. */
+export function stackConfig(stack: string, extra: {
+    readonly values?: Readonly<Record<string, string>>;
+    readonly secrets?: Readonly<Record<string, string>>;
+} = {}): RawStackConfig {
+    const file = readStackFile(path.join(ROOT, `Pulumi.${stack}.yaml`));
+    const secretKeys = new Set(file.secretKeys);
+    for (const key of Object.keys(extra.secrets ?? {})) secretKeys.add(key);
+    return {
+        project: file.project,
+        stack,
+        values: { ...file.values, ...extra.values, ...extra.secrets },
+        secretKeys,
+    };
+}
+
+/** Runs index.ts under mocks with `config` and returns what it registered. */
+export async function runProgram(config: RawStackConfig, opts: { readonly preview?: boolean } = {}): Promise<ProgramRun> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-"));
+    try {
+        const input: ProgramInput = {
+            project: config.project,
+            stack: config.stack,
+            preview: opts.preview ?? false,
+            values: { ...config.values },
+            secretKeys: [...config.secretKeys],
+        };
+        fs.writeFileSync(path.join(dir, "input.json"), JSON.stringify(input));
+        await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "runProgram.ts")], {
+            cwd: ROOT,
+            env: { ...process.env, PROGRAM_INPUT: path.join(dir, "input.json"), PROGRAM_OUTPUT: path.join(dir, "output.json") },
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return JSON.parse(fs.readFileSync(path.join(dir, "output.json"), "utf8")) as ProgramRun;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
