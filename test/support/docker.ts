@@ -1,0 +1,399 @@
+/**
+ * Docker for the image test and the service benchmark: make sure an engine runs, build the service image from
+ * app/Dockerfile with local stand-in base images (no registry can be pulled from here), and run a throwaway
+ * registry with htpasswd authentication to push to and pull from.
+ *
+ * Every docker command runs with its own DOCKER_CONFIG (a temp dir): the user's credentials are never read or
+ * written, and the pinned buildx plugin that scripts/tools.sh builds into .tools/ is found there.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Writable } from "node:stream";
+import { spawn } from "node:child_process";
+
+import { freePort, run, runOk, start, Started, waitFor } from "./process";
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+export const appDir = path.join(repoRoot, "app");
+
+/** Whether a Docker engine answers; if not, why, in words a developer can act on. */
+export type EngineStatus = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Makes sure a Docker engine answers `docker info`. When none does and we are root on a machine with `dockerd`
+ * (CI, this dev box), starts Debian's engine and waits for it. Never throws: the caller decides whether a missing
+ * engine skips (a laptop) or fails (CI=true).
+ */
+export async function ensureEngine(): Promise<EngineStatus> {
+    const info = async () => (await run("docker", ["info", "--format", "{{.ServerVersion}}"], { timeoutMs: 20_000 }).catch(() => undefined));
+    const first = await info();
+    if (first === undefined) return { ok: false, reason: "the docker CLI is not installed (apt-get install docker.io)" };
+    if (first.code === 0) return { ok: true };
+
+    const dockerd = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((p) => fs.existsSync(p));
+    if (process.getuid?.() !== 0 || dockerd === undefined) {
+        return { ok: false, reason: `no Docker engine answers (docker info: ${first.stderr.trim().split("\n").pop()}), and this process cannot start one (needs root and dockerd)` };
+    }
+    // Detached, so that the engine outlives this test run like a service would.
+    const log = fs.openSync(path.join(os.tmpdir(), "dockerd-test.log"), "a");
+    spawn(dockerd, [], { detached: true, stdio: ["ignore", log, log] }).unref();
+    try {
+        await waitFor("dockerd to answer", async () => ((await info())?.code === 0 ? true : undefined), 60_000, 500);
+        return { ok: true };
+    } catch {
+        return { ok: false, reason: `started ${dockerd} but it did not answer within 60 s; see ${path.join(os.tmpdir(), "dockerd-test.log")}` };
+    }
+}
+
+/** A docker CLI with its own configuration directory (credentials, plugins). Call close() when done. */
+export class DockerCli {
+    readonly configDir: string;
+    readonly env: NodeJS.ProcessEnv;
+
+    private constructor(configDir: string) {
+        this.configDir = configDir;
+        this.env = { ...process.env, DOCKER_CONFIG: configDir, DOCKER_BUILDKIT: "1" };
+    }
+
+    /** A CLI with an empty config; the pinned buildx plugin from .tools/ is linked in when it exists. */
+    static create(): DockerCli {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-docker-config-"));
+        fs.writeFileSync(path.join(dir, "config.json"), "{}\n", { mode: 0o600 });
+        const buildx = path.join(repoRoot, ".tools", "docker-cli-plugins", "docker-buildx");
+        if (fs.existsSync(buildx)) {
+            fs.mkdirSync(path.join(dir, "cli-plugins"));
+            fs.symlinkSync(buildx, path.join(dir, "cli-plugins", "docker-buildx"));
+        }
+        return new DockerCli(dir);
+    }
+
+    /** Runs docker and returns stdout; throws on a non-zero exit. Never put a secret in args: use input. */
+    ok(args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+        return runOk("docker", args, { env: this.env, input: opts.input, timeoutMs: opts.timeoutMs ?? 600_000 });
+    }
+
+    /** Runs docker and returns the result whatever the exit code. */
+    run(args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}) {
+        return run("docker", args, { env: this.env, input: opts.input, timeoutMs: opts.timeoutMs ?? 600_000 });
+    }
+
+    async imageExists(ref: string): Promise<boolean> {
+        return (await this.run(["image", "inspect", ref], { timeoutMs: 30_000 })).code === 0;
+    }
+
+    /** Removes the config directory, and with it any credentials `docker login` stored there. */
+    close(): void {
+        fs.rmSync(this.configDir, { recursive: true, force: true });
+    }
+
+    /** BuildKit is required (cache mounts); with a CLI >= 23 that means the buildx plugin. */
+    async checkBuildKit(): Promise<void> {
+        if ((await this.run(["buildx", "version"], { timeoutMs: 30_000 })).code === 0) return;
+        const v = (await this.run(["version", "--format", "{{.Client.Version}}"], { timeoutMs: 30_000 })).stdout.trim();
+        if (Number(v.split(".")[0]) >= 23) {
+            throw new Error(`docker CLI ${v} has no buildx plugin, which BuildKit builds need: run scripts/tools.sh (it builds one into .tools/docker-cli-plugins/)`);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A minimal tar writer (ustar, with PAX headers for long names): `docker import` takes a tar, and only a writer of our
+// own can give each entry the owner the stand-ins need (root, or 65532 for /home/nonroot) without running as root.
+
+interface TarEntry {
+    readonly name: string; // no leading slash; directories end without a slash
+    readonly type: "file" | "dir" | "symlink";
+    readonly mode: number;
+    readonly uid?: number;
+    readonly gid?: number;
+    /** File content, or the host path to read it from. */
+    readonly content?: Buffer | { readonly fromPath: string };
+    readonly linkTarget?: string;
+}
+
+function tarHeader(name: string, type: string, mode: number, uid: number, gid: number, size: number, linkTarget = ""): Buffer {
+    const h = Buffer.alloc(512);
+    const octal = (v: number, off: number, len: number) => h.write(v.toString(8).padStart(len - 1, "0") + "\0", off, len, "ascii");
+    h.write(name, 0, 100, "utf8");
+    octal(mode & 0o7777, 100, 8);
+    octal(uid, 108, 8);
+    octal(gid, 116, 8);
+    octal(size, 124, 12);
+    octal(0, 136, 12); // mtime 0: the same content always makes the same tar
+    h.fill(" ", 148, 156);
+    h.write(type, 156, 1, "ascii");
+    h.write(linkTarget, 157, 100, "utf8");
+    h.write("ustar\0", 257, 6, "ascii");
+    h.write("00", 263, 2, "ascii");
+    const sum = h.reduce((a, b) => a + b, 0);
+    h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+    return h;
+}
+
+function pad(size: number): Buffer {
+    return Buffer.alloc((512 - (size % 512)) % 512);
+}
+
+function paxRecord(key: string, value: string): string {
+    const body = ` ${key}=${value}\n`;
+    let len = Buffer.byteLength(body) + 1;
+    while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+    return `${len}${body}`;
+}
+
+function* tarBlocks(e: TarEntry): Generator<Buffer> {
+    const name = e.type === "dir" ? `${e.name}/` : e.name;
+    const link = e.linkTarget ?? "";
+    if (Buffer.byteLength(name) > 100 || Buffer.byteLength(link) > 100) {
+        const pax = Buffer.from(paxRecord("path", name) + (link ? paxRecord("linkpath", link) : ""));
+        yield tarHeader("PaxHeader", "x", 0o644, 0, 0, pax.length);
+        yield pax;
+        yield pad(pax.length);
+    }
+    const content = e.type !== "file" ? Buffer.alloc(0)
+        : Buffer.isBuffer(e.content) ? e.content
+        : e.content ? fs.readFileSync(e.content.fromPath) : Buffer.alloc(0);
+    const type = { file: "0", dir: "5", symlink: "2" }[e.type];
+    yield tarHeader(name.slice(0, 100), type, e.mode, e.uid ?? 0, e.gid ?? 0, content.length, link.slice(0, 100));
+    if (content.length) {
+        yield content;
+        yield pad(content.length);
+    }
+}
+
+async function writeTar(out: Writable, entries: Iterable<TarEntry>): Promise<void> {
+    const write = (b: Buffer) => new Promise<void>((resolve, reject) => (out.write(b, (err) => (err ? reject(err) : resolve()))));
+    for (const e of entries) for (const b of tarBlocks(e)) await write(b);
+    await write(Buffer.alloc(1024));
+    await new Promise<void>((resolve) => out.end(resolve));
+}
+
+function tarBuffer(entries: Iterable<TarEntry>): Buffer {
+    const parts: Buffer[] = [];
+    for (const e of entries) parts.push(...tarBlocks(e));
+    parts.push(Buffer.alloc(1024));
+    return Buffer.concat(parts);
+}
+
+/** Host directory tree as tar entries under `under`, owned by root, modes kept, symlinks kept as symlinks. */
+function* treeEntries(hostDir: string, under: string): Generator<TarEntry> {
+    yield { name: under, type: "dir", mode: fs.statSync(hostDir).mode };
+    for (const d of fs.readdirSync(hostDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const host = path.join(hostDir, d.name);
+        const name = `${under}/${d.name}`;
+        const st = fs.lstatSync(host);
+        if (st.isSymbolicLink()) yield { name, type: "symlink", mode: 0o777, linkTarget: fs.readlinkSync(host) };
+        else if (st.isDirectory()) yield* treeEntries(host, name);
+        else if (st.isFile()) yield { name, type: "file", mode: st.mode, content: { fromPath: host } };
+    }
+}
+
+function sha256(data: string | Buffer): string {
+    return createHash("sha256").update(data).digest("hex");
+}
+
+async function importImage(cli: DockerCli, tag: string, changes: readonly string[], write: (stdin: Writable) => Promise<void>): Promise<void> {
+    const args = ["import", ...changes.flatMap((c) => ["--change", c]), "-", tag];
+    const child = spawn("docker", args, { env: cli.env, stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    child.stdin.on("error", () => undefined); // reported through the exit code
+    await write(child.stdin).catch(() => undefined);
+    const code = await exited;
+    if (code !== 0) throw new Error(`docker import ${tag} exited with ${code}: ${stderr.trim()}`);
+}
+
+const CA_CERTS = "/etc/ssl/certs/ca-certificates.crt";
+/** Bump when a stand-in's recipe changes, so that the cached image is rebuilt. */
+const STANDIN_RECIPE = "2";
+
+function requireHostFile(p: string, hint: string): void {
+    if (!fs.existsSync(p)) throw new Error(`${p} is missing, which the stand-in base images need (${hint})`);
+}
+
+/**
+ * A stand-in for the official golang image: busybox as /bin/sh, the host's Go toolchain as /usr/local/go, CA
+ * certificates (for the Go module proxy), and the official image's environment. Tagged by a hash of its content,
+ * so it is built once per toolchain and reused.
+ */
+export async function standinBuilder(cli: DockerCli): Promise<string> {
+    const busybox = ["/bin/busybox", "/usr/bin/busybox"].find((p) => fs.existsSync(p)) ?? "/bin/busybox";
+    requireHostFile(busybox, "apt-get install busybox-static");
+    requireHostFile(CA_CERTS, "apt-get install ca-certificates");
+    const goroot = (await runOk("go", ["env", "GOROOT"])).trim();
+    const goversion = (await runOk("go", ["env", "GOVERSION"])).trim();
+    const tree = [...treeEntries(goroot, "usr/local/go")];
+    const identity = tree.map((e) => {
+        const st = e.content && !Buffer.isBuffer(e.content) ? fs.statSync(e.content.fromPath) : undefined;
+        return `${e.name} ${e.type} ${e.mode} ${st?.size ?? ""} ${st?.mtimeMs ?? ""} ${e.linkTarget ?? ""}`;
+    });
+    const hash = sha256([STANDIN_RECIPE, goversion, sha256(fs.readFileSync(busybox)), sha256(fs.readFileSync(CA_CERTS)), ...identity].join("\n"));
+    const tag = `hello-standin/golang:${goversion}-${hash.slice(0, 12)}`;
+    if (await cli.imageExists(tag)) return tag;
+
+    const entries: TarEntry[] = [
+        { name: "bin", type: "dir", mode: 0o755 },
+        { name: "bin/sh", type: "file", mode: 0o755, content: { fromPath: busybox } },
+        { name: "etc", type: "dir", mode: 0o755 },
+        { name: "etc/ssl", type: "dir", mode: 0o755 },
+        { name: "etc/ssl/certs", type: "dir", mode: 0o755 },
+        { name: "etc/ssl/certs/ca-certificates.crt", type: "file", mode: 0o644, content: { fromPath: CA_CERTS } },
+        { name: "etc/passwd", type: "file", mode: 0o644, content: Buffer.from("root:x:0:0:root:/root:/bin/sh\n") },
+        { name: "etc/group", type: "file", mode: 0o644, content: Buffer.from("root:x:0:\n") },
+        { name: "go", type: "dir", mode: 0o777 },
+        { name: "root", type: "dir", mode: 0o700 },
+        { name: "tmp", type: "dir", mode: 0o1777 },
+        { name: "usr", type: "dir", mode: 0o755 },
+        { name: "usr/local", type: "dir", mode: 0o755 },
+        ...tree,
+    ];
+    await importImage(cli, tag, [
+        // As in the official image (docker-library/golang).
+        "ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV GOPATH=/go",
+        "ENV GOTOOLCHAIN=local",
+        `ENV GOLANG_VERSION=${goversion.replace(/^go/, "")}`,
+        "WORKDIR /go",
+        'CMD ["/bin/sh"]',
+    ], (stdin) => writeTar(stdin, entries));
+    return tag;
+}
+
+/**
+ * A stand-in for gcr.io/distroless/static-debian13:nonroot: no shell, the nonroot user (65532) with its home, /tmp,
+ * CA certificates, and the same user, working directory and environment.
+ */
+export async function standinRuntime(cli: DockerCli): Promise<string> {
+    requireHostFile(CA_CERTS, "apt-get install ca-certificates");
+    const tar = tarBuffer([
+        { name: "etc", type: "dir", mode: 0o755 },
+        { name: "etc/passwd", type: "file", mode: 0o644, content: Buffer.from(
+            "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n") },
+        { name: "etc/group", type: "file", mode: 0o644, content: Buffer.from("root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n") },
+        { name: "etc/ssl", type: "dir", mode: 0o755 },
+        { name: "etc/ssl/certs", type: "dir", mode: 0o755 },
+        { name: "etc/ssl/certs/ca-certificates.crt", type: "file", mode: 0o644, content: fs.readFileSync(CA_CERTS) },
+        { name: "home", type: "dir", mode: 0o755 },
+        { name: "home/nonroot", type: "dir", mode: 0o700, uid: 65532, gid: 65532 },
+        { name: "root", type: "dir", mode: 0o700 },
+        { name: "tmp", type: "dir", mode: 0o1777 },
+    ]);
+    const changes = [
+        "USER 65532",
+        "WORKDIR /home/nonroot",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        `ENV SSL_CERT_FILE=${CA_CERTS}`,
+    ];
+    const tag = `hello-standin/static-nonroot:${sha256(Buffer.concat([tar, Buffer.from(changes.join("\n"))])).slice(0, 12)}`;
+    if (!(await cli.imageExists(tag))) {
+        await importImage(cli, tag, changes, async (stdin) => {
+            await new Promise<void>((resolve) => stdin.end(tar, resolve));
+        });
+    }
+    return tag;
+}
+
+/** What a build of app/Dockerfile produced. */
+export interface BuiltImage {
+    readonly id: string;
+    readonly tag: string;
+    /** BuildKit's plain progress output, to inspect which steps were cached. */
+    readonly log: string;
+}
+
+export interface BuildOptions {
+    readonly tag: string;
+    /** Stamped into the binary and the image labels. */
+    readonly version: string;
+    readonly commit: string;
+    /** The build context. @default app/ */
+    readonly context?: string;
+}
+
+/**
+ * Builds app/Dockerfile with BuildKit, substituting the stand-in base images through the BUILDER_IMAGE and
+ * RUNTIME_IMAGE build args, exactly as a mirrored or offline build would.
+ */
+export async function buildServiceImage(cli: DockerCli, opts: BuildOptions): Promise<BuiltImage> {
+    await cli.checkBuildKit();
+    const [builder, runtime] = [await standinBuilder(cli), await standinRuntime(cli)];
+    const context = opts.context ?? appDir;
+    const iidDir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-iid-"));
+    try {
+        const iidfile = path.join(iidDir, "iid");
+        const r = await cli.run([
+            "build", "--progress=plain", "--iidfile", iidfile, "-t", opts.tag,
+            "--build-arg", `BUILDER_IMAGE=${builder}`, "--build-arg", `RUNTIME_IMAGE=${runtime}`,
+            "--build-arg", `VERSION=${opts.version}`, "--build-arg", `COMMIT=${opts.commit}`,
+            "-f", path.join(context, "Dockerfile"), context,
+        ]);
+        if (r.code !== 0) throw new Error(`docker build exited with ${r.code}:\n${r.stderr.split("\n").slice(-40).join("\n")}`);
+        return { id: fs.readFileSync(iidfile, "utf8").trim(), tag: opts.tag, log: r.stderr + r.stdout };
+    } finally {
+        fs.rmSync(iidDir, { recursive: true, force: true });
+    }
+}
+
+/** A registry on loopback that requires a login. */
+export interface LocalRegistry {
+    /** host:port, e.g. 127.0.0.1:41234 (the engine treats loopback registries as plain HTTP). */
+    readonly host: string;
+    readonly username: string;
+    /** Generated; only ever passed on stdin. */
+    readonly password: string;
+    stop(): Promise<void>;
+}
+
+/**
+ * Starts Debian's docker-registry (distribution 2.8) on a free loopback port with htpasswd (bcrypt) authentication
+ * and a generated password, storing into a temp dir that stop() removes.
+ */
+export async function startRegistry(): Promise<LocalRegistry> {
+    const binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].find((p) => fs.existsSync(p));
+    if (!binary) throw new Error("docker-registry is not installed (apt-get install docker-registry)");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-registry-"));
+    const username = "hello-test";
+    const password = randomBytes(18).toString("base64url");
+    let server: Started | undefined;
+    try {
+        // -i: the password comes from stdin, never from the command line (visible in ps).
+        const htpasswd = await runOk("htpasswd", ["-niB", username], { input: `${password}\n` });
+        fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd, { mode: 0o600 });
+        const port = await freePort();
+        const host = `127.0.0.1:${port}`;
+        fs.writeFileSync(path.join(dir, "config.yml"), [
+            "version: 0.1",
+            "log: {level: warn}",
+            `storage: {filesystem: {rootdirectory: ${JSON.stringify(path.join(dir, "data"))}}}`,
+            `http: {addr: ${JSON.stringify(host)}, secret: ${JSON.stringify(randomBytes(16).toString("hex"))}}`,
+            `auth: {htpasswd: {realm: hello-test, path: ${JSON.stringify(path.join(dir, "htpasswd"))}}}`,
+            "",
+        ].join("\n"));
+        const srv = start(binary, ["serve", path.join(dir, "config.yml")]);
+        server = srv;
+        await waitFor(`the registry on ${host}`, async () => {
+            if (srv.child.exitCode !== null) throw new Error(`docker-registry exited: ${srv.output()}`);
+            const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2000) });
+            return res.status === 401 ? true : undefined; // up, and asking for credentials
+        }, 30_000);
+        return {
+            host, username, password,
+            async stop() {
+                await srv.stop();
+                fs.rmSync(dir, { recursive: true, force: true });
+            },
+        };
+    } catch (e) {
+        await server?.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
+    }
+}
+
+/** Size in bytes of a local image, as `docker image inspect` reports it. */
+export async function imageSize(cli: DockerCli, ref: string): Promise<number> {
+    return Number((await cli.ok(["image", "inspect", "--format", "{{.Size}}", ref])).trim());
+}
