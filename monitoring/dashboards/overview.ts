@@ -1,5 +1,6 @@
 /** The hello overview: traffic, errors, latency, saturation and the hello counter, from the service's own metrics. */
-import { Dashboard, common, dashboard } from "./sdk";
+import * as common from "@grafana/grafana-foundation-sdk/common";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { Panels, SERVICE, USER_HANDLERS, serviceLinks, variables } from "./panels";
 
 export const OVERVIEW_UID = "hello-overview";
@@ -12,7 +13,7 @@ const buckets = `http_request_duration_seconds_bucket{${SERVICE}, ${USER_HANDLER
 const errorRatio = `(sum(${rate(failed)}) or vector(0)) / sum(${rate(requests)})`;
 const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (${rate(buckets)}))`;
 
-export function overviewDashboard(): Dashboard {
+export function overviewDashboard(): dashboard.Dashboard {
     const p = new Panels();
     return new dashboard.DashboardBuilder("hello: overview")
         .uid(OVERVIEW_UID)

@@ -2,10 +2,16 @@
  * The pieces both dashboards share: the data source and the namespace/job variables, and panel builders with this
  * project's defaults (Prometheus targets on `$datasource`, legends shown, stable panel ids).
  */
-import { Builder, CommonTypes, DashboardTypes, DataSourceRef, common, dashboard, gauge, prometheus, stat, timeseries } from "./sdk";
+import type { Builder } from "@grafana/grafana-foundation-sdk/cog";
+import * as common from "@grafana/grafana-foundation-sdk/common";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import * as gauge from "@grafana/grafana-foundation-sdk/gauge";
+import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
+import * as stat from "@grafana/grafana-foundation-sdk/stat";
+import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 
 /** Every panel and variable queries the Prometheus chosen in the `datasource` variable. */
-export const DATASOURCE: DataSourceRef = { type: "prometheus", uid: "${datasource}" };
+export const DATASOURCE: dashboard.DataSourceRef = { type: "prometheus", uid: "${datasource}" };
 
 /** The series of the selected service: the ServiceMonitor gives every series `namespace` and `job`. */
 export const SERVICE = `namespace="$namespace", job="$job"`;
@@ -23,7 +29,7 @@ export const DEFAULT_JOB = "hello";
  * The template variables: data source, namespace, job. Namespace and job list what has
  * `http_request_duration_seconds_count`, i.e. the services instrumented like hello.
  */
-export function variables(): Builder<DashboardTypes.VariableModel>[] {
+export function variables(): Builder<dashboard.VariableModel>[] {
     return [
         new dashboard.DatasourceVariableBuilder("datasource").label("Data source").type("prometheus"),
         new dashboard.QueryVariableBuilder("namespace")
@@ -43,7 +49,7 @@ export function variables(): Builder<DashboardTypes.VariableModel>[] {
 }
 
 /** A link to the other dashboards of the service (same tag), keeping time range and variables. */
-export function serviceLinks(tag: string): Builder<DashboardTypes.DashboardLink> {
+export function serviceLinks(tag: string): Builder<dashboard.DashboardLink> {
     return new dashboard.DashboardLinkBuilder(`${tag} dashboards`)
         .type(dashboard.DashboardLinkType.Dashboards)
         .tags([tag])
@@ -114,7 +120,7 @@ export class Panels {
         return p;
     }
 
-    stat(o: PanelOptions & { readonly textMode?: CommonTypes.BigValueTextMode }) {
+    stat(o: PanelOptions & { readonly textMode?: common.BigValueTextMode }) {
         const p = new stat.PanelBuilder()
             .id(this.nextId++)
             .title(o.title)

@@ -1,6 +1,6 @@
 /** The hello SLO dashboard: objectives, attainment and error budget over the SLO window, and burn rates. */
 import { DEFAULT_SLO, SloSettings } from "../slo";
-import { Dashboard, dashboard } from "./sdk";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { Panels, SERVICE, USER_HANDLERS, serviceLinks, variables } from "./panels";
 
 export const SLO_UID = "hello-slo";
@@ -22,7 +22,7 @@ const BUDGET_THRESHOLDS = [{ value: 0, color: "red" }, { value: 0.25, color: "or
  * The objectives and the latency threshold are the series the alerts compare against (recorded by the generated
  * group hello.slo-objectives), so the dashboard shows what Prometheus pages on. The window is the stack's.
  */
-export function sloDashboard(slo: SloSettings = DEFAULT_SLO): Dashboard {
+export function sloDashboard(slo: SloSettings = DEFAULT_SLO): dashboard.Dashboard {
     const w = slo.window;
     const p = new Panels();
     const objective = (name: string) => `max(slo:objective:ratio{job="$job", slo="${name}"})`;
