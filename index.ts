@@ -32,6 +32,7 @@ const image = new ServiceImage("hello", {
     version,
     commit: sourceCommit("."),
     registry: credentials,
+    prebuilt: settings.prebuiltImage,
 });
 
 const monitoring = new MonitoringStack("monitoring", {

@@ -108,9 +108,16 @@ export function buildAlertmanagerConfig(webhookUrl: string): string {
     });
 }
 
-/** Pods of the node exporter use host namespaces: only a privileged namespace admits them. */
+/**
+ * The Pod Security Standards level the monitoring namespace can enforce, and why it is not restricted:
+ * the node exporter reads the host (hostNetwork, hostPID, hostPath); without it, baseline, because the
+ * chart's own pods (admission webhook jobs, Grafana's init containers) are not all restricted-compliant
+ * in every chart version.
+ */
 export function monitoringPodSecurity(profile: MonitoringProfile) {
-    return profile.nodeExporter ? "privileged" : "baseline";
+    return profile.nodeExporter
+        ? { enforce: "privileged" as const, reason: "the node exporter DaemonSet uses hostNetwork, hostPID and hostPath to read node metrics" }
+        : { enforce: "baseline" as const, reason: "kube-prometheus-stack's pods are not all restricted-compliant across chart versions" };
 }
 
 /** kube-prometheus-stack values for a profile. Pure: contains no secret, only references to Secrets. */

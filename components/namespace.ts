@@ -17,13 +17,23 @@ export function podSecurityLabels(enforce: PodSecurityLevel): Record<string, str
     };
 }
 
-/** A namespace with a fixed name (no random suffix: charts and commands refer to it) and PSS labels. */
+/** Annotation that says why a namespace enforces less than restricted; policy requires it. */
+export const POD_SECURITY_EXEMPTION = "hello.platform/pod-security-exemption";
+
+/**
+ * A namespace with a fixed name (no random suffix: charts and commands refer to it) and PSS labels.
+ * Enforcing less than `restricted` takes a reason, recorded on the namespace for reviewers and policy.
+ */
 export function securedNamespace(
     name: string,
-    enforce: PodSecurityLevel,
+    pss: { readonly enforce: "restricted" } | { readonly enforce: Exclude<PodSecurityLevel, "restricted">; readonly reason: string },
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace {
     return new k8s.core.v1.Namespace(name, {
-        metadata: { name, labels: { "app.kubernetes.io/managed-by": "pulumi", ...podSecurityLabels(enforce) } },
+        metadata: {
+            name,
+            labels: { "app.kubernetes.io/managed-by": "pulumi", ...podSecurityLabels(pss.enforce) },
+            ...("reason" in pss && { annotations: { [POD_SECURITY_EXEMPTION]: pss.reason } }),
+        },
     }, opts);
 }

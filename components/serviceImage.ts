@@ -41,6 +41,12 @@ export interface ServiceImageArgs {
      * @default {}
      */
     readonly buildArgs?: Readonly<Record<string, string>>;
+    /**
+     * An image already built (and scanned and signed) elsewhere, e.g. by the deploy workflow, as
+     * `repository@sha256:...`: nothing is built, and this is the {@link ServiceImage.imageRef}.
+     * @default undefined: build from `context`
+     */
+    readonly prebuilt?: string;
 }
 
 /** Everything `docker.Image` needs, as plain data: built by a pure function so tests can check it directly. */
@@ -88,9 +94,10 @@ export class ServiceImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hello:platform:ServiceImage", name, {}, opts);
-        const image = new docker.Image(name, buildImageArgs(args), { parent: this });
         this.repository = args.repository;
-        this.imageRef = image.repoDigest;
+        this.imageRef = args.prebuilt !== undefined
+            ? pulumi.output(args.prebuilt)
+            : new docker.Image(name, buildImageArgs(args), { parent: this }).repoDigest;
         this.registerOutputs({ imageRef: this.imageRef });
     }
 }

@@ -154,7 +154,7 @@ export class ServiceRelease extends pulumi.ComponentResource {
     constructor(name: string, args: ServiceReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hello:platform:ServiceRelease", name, {}, opts);
         const releaseName = args.releaseName ?? "hello";
-        const namespace = securedNamespace(args.namespace, "restricted", { parent: this });
+        const namespace = securedNamespace(args.namespace, { enforce: "restricted" }, { parent: this });
 
         let pullSecret: k8s.core.v1.Secret | undefined;
         if (args.pullCredentials) {

@@ -43,6 +43,13 @@ export function checkRules(s: StackSettings, key: (k: SettingKey) => string): Ru
             message: `a floating tag cannot be pushed; use a name that does not move (e.g. the environment or a version), not ${FLOATING_TAGS.join(", ")}`,
         });
     }
+    const repository = `${s.registry}/${s.imageName}`;
+    if (s.prebuiltImage !== undefined && s.prebuiltImage.split("@")[0] !== repository) {
+        errors.push({
+            key: key("prebuiltImage"), value: s.prebuiltImage,
+            message: `must come from this stack's repository ${repository} (registry/imageName)`,
+        });
+    }
     if ((s.registryUsername === undefined) !== (s.registryPassword === undefined)) {
         const missing = s.registryUsername === undefined ? "registryUsername" : "registryPassword";
         errors.push({

@@ -94,6 +94,11 @@ export const SETTINGS = {
         "User for the registry; set with registryPassword, or neither to use your docker login."),
     registryPassword: setting("string", z.string().min(1, { error: "must not be empty" }),
         "Password or token for the registry. Secret only.", true),
+    prebuiltImage: setting("string",
+        z.string().regex(/^[a-z0-9.-]+(:[0-9]{1,5})?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/, {
+            error: "must be an image by digest: <registry>/<imageName>@sha256:<64 hex digits>",
+        }),
+        "An image already built, scanned and signed (by CI) to deploy instead of building one; by digest."),
     platform: setting("string", z.enum(["linux/amd64", "linux/arm64"], { error: "must be linux/amd64 or linux/arm64" }),
         "Platform the image is built for."),
 
@@ -165,7 +170,7 @@ const shape = Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].schema]
 
 /** Keys that may stay unset once defaults are applied. */
 const OPTIONAL_KEYS = [
-    "registryUsername", "registryPassword", "cpuLimit", "ingressHost", "storageClass",
+    "registryUsername", "registryPassword", "prebuiltImage", "cpuLimit", "ingressHost", "storageClass",
     "grafanaHost", "grafanaAdminPassword", "alertWebhookUrl", "runbookBaseUrl",
 ] as const satisfies readonly SettingKey[];
 type OptionalKey = (typeof OPTIONAL_KEYS)[number];

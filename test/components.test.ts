@@ -141,8 +141,9 @@ describe("buildMonitoringValues", function () {
     });
 
     it("admits the node exporter's host access only by making its namespace privileged", function () {
-        assert.strictEqual(monitoringPodSecurity(PROFILE), "privileged");
-        assert.strictEqual(monitoringPodSecurity({ ...PROFILE, nodeExporter: false }), "baseline");
+        assert.strictEqual(monitoringPodSecurity(PROFILE).enforce, "privileged");
+        assert.match(monitoringPodSecurity(PROFILE).reason, /node exporter .* hostNetwork, hostPID and hostPath/);
+        assert.strictEqual(monitoringPodSecurity({ ...PROFILE, nodeExporter: false }).enforce, "baseline");
         assert.strictEqual(podSecurityLabels("baseline")["pod-security.kubernetes.io/warn"], "restricted");
     });
 });

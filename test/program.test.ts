@@ -21,6 +21,9 @@ function valuesFor(stack: Stack): Record<string, string> {
     return stack === "dev" ? {} : { "hello-service:registryUsername": "ci-bot" };
 }
 
+const TEST_SECRETS_NO_REGISTRY = Object.fromEntries(
+    Object.entries(TEST_SECRETS).filter(([k]) => !k.endsWith(":registryPassword")));
+
 function byType(run: ProgramRun, type: string): CapturedResource[] {
     return run.resources.filter((r) => r.type === type);
 }
@@ -146,6 +149,17 @@ describe("the program under mocks, for each committed stack", function () {
                 assert.strictEqual(ns.name, "hello");
                 assert.strictEqual(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
                 assert.strictEqual(ns.labels["pod-security.kubernetes.io/warn"], "restricted");
+            });
+
+            it("labels every namespace to audit and warn at restricted, and records why one enforces less", function () {
+                for (const ns of byType(run, "kubernetes:core/v1:Namespace")) {
+                    const { labels, annotations } = ns.inputs.metadata;
+                    assert.strictEqual(labels["pod-security.kubernetes.io/audit"], "restricted", ns.name);
+                    assert.strictEqual(labels["pod-security.kubernetes.io/warn"], "restricted", ns.name);
+                    if (labels["pod-security.kubernetes.io/enforce"] !== "restricted") {
+                        assert.ok(annotations?.["hello.platform/pod-security-exemption"], `${ns.name} enforces less without a reason`);
+                    }
+                }
             });
 
             it("installs kube-prometheus-stack at the pinned version, selecting every release's monitors and rules", function () {
@@ -289,6 +303,18 @@ describe("the program under mocks, for each committed stack", function () {
             }
             assert.deepStrictEqual(releaseValues(runs.get("dev")!, "hello").imagePullSecrets, []);
         });
+    });
+});
+
+describe("the program with an image CI already built, scanned and signed", function () {
+    it("deploys that digest and builds nothing", async function () {
+        const ref = `ghcr.io/acme/hello@sha256:${"c".repeat(64)}`;
+        const run = await runProgram(stackConfig("prod", { values: { "hello-service:prebuiltImage": ref }, secrets: TEST_SECRETS_NO_REGISTRY }));
+        assert.strictEqual(run.error, undefined);
+        assert.strictEqual(byType(run, "docker:index/image:Image").length, 0);
+        assert.strictEqual(run.outputs.imageRef.value, ref);
+        const values = releaseValues(run, "hello");
+        assert.deepStrictEqual(values.image, { repository: "ghcr.io/acme/hello", digest: `sha256:${"c".repeat(64)}` });
     });
 });
 

@@ -82,6 +82,7 @@ describe("stack settings", function () {
             ["an objective too low to page", "dev", { sloAvailability: "90" }, /^hello-service:sloAvailability = 90: must be a percentage from 93\.06 to below 100/],
             ["an objective of 100%", "dev", { sloLatencyTarget: "100" }, /^hello-service:sloLatencyTarget = 100: must be a percentage/],
             ["an autoscaler target out of range", "prod", { autoscalingTargetCpu: "100" }, /^hello-service:autoscalingTargetCpu = 100: must be a whole number from 10 to 95$/],
+            ["a prebuilt image named by tag", "staging", { prebuiltImage: "ghcr.io/acme/hello:1.0" }, /^hello-service:prebuiltImage = "ghcr.io\/acme\/hello:1.0": must be an image by digest: <registry>\/<imageName>@sha256:<64 hex digits>$/],
             ["a runbook base that is not a URL", "dev", { runbookBaseUrl: "github.com/acme" }, /^hello-service:runbookBaseUrl = "github.com\/acme": must be an http\(s\) URL/],
         ];
         for (const [what, stack, values, expected] of cases) {
@@ -137,6 +138,7 @@ describe("stack settings", function () {
     describe("WHEN keys contradict each other or the environment", function () {
         const cases: [string, string, Record<string, string>, RegExp][] = [
             ["a floating image tag", "dev", { imageTag: "latest" }, /^hello-service:imageTag = "latest": a floating tag cannot be pushed/],
+            ["a prebuilt image from another repository", "prod", { prebuiltImage: `docker.io/evil/hello@sha256:${"a".repeat(64)}` }, /^hello-service:prebuiltImage = .*: must come from this stack's repository ghcr.io\/acme\/hello \(registry\/imageName\)$/],
             ["a registry user without password", "dev", { registryUsername: "bot" }, /^hello-service:registryPassword: registryUsername and registryPassword go together/],
             ["an autoscaler whose minimum exceeds its maximum", "staging", { autoscaling: "true", autoscalingMinReplicas: "5", autoscalingMaxReplicas: "3" }, /^hello-service:autoscalingMinReplicas = 5: must not exceed autoscalingMaxReplicas \(3\)$/],
             ["a CPU request above the CPU limit", "dev", { cpuRequest: "2", cpuLimit: "500m" }, /^hello-service:cpuRequest = "2": must not exceed cpuLimit \(500m\)$/],
