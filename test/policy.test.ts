@@ -1,0 +1,486 @@
+/**
+ * The policy pack, policy by policy: a resource that passes and one that violates, called the way the engine's
+ * analyzer calls a policy (policy/testing.ts). Violations must say what is wrong, where, and what to do.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildMonitoringValues, KUBE_PROMETHEUS_STACK, MonitoringProfile } from "../components/monitoringStack";
+import { podSecurityLabels, POD_SECURITY_EXEMPTION } from "../components/namespace";
+import { buildServiceValues, ServiceSpec } from "../components/serviceRelease";
+import { APPROVED_LOCAL_CHARTS } from "../policy/charts";
+import {
+    atomicHelmReleases, chartPinProblems, containerResources, imagesByDigest, minReplicasInProd, namespacePodSecurity,
+    noLoadBalancerInProd, noSecretsInHelmValues, pinnedHelmCharts, podSecurityRestricted, POLICIES, readOnlyRootFilesystem,
+} from "../policy/policies";
+import { clearRenderCache } from "../policy/render";
+import { findSecrets } from "../policy/secrets";
+import { PackConfig, PolicyOutcome, runPolicy, secret, TestResource, UNKNOWN } from "../policy/testing";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const DIGEST = `sha256:${"a".repeat(64)}`;
+const IMAGE = `ghcr.io/acme/hello@${DIGEST}`;
+
+/** The policy config each stack's workflow passes (policy/config/<stack>.json). */
+function packConfig(stack: string): PackConfig {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policy", "config", `${stack}.json`), "utf8")) as PackConfig;
+}
+const PROD = packConfig("prod");
+const STAGING = packConfig("staging");
+const DEV = packConfig("dev");
+
+// ---- fixtures: small, and built by the program's own builders where the program builds them ----
+
+const SECURE_CONTAINER = {
+    name: "app",
+    image: IMAGE,
+    securityContext: {
+        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532,
+        capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+    },
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "128Mi" } },
+};
+
+function deployment(opts: { container?: Record<string, unknown>; podSpec?: Record<string, unknown>; replicas?: number; stack?: string } = {}): TestResource {
+    return {
+        type: DEPLOYMENT, name: "web", stack: opts.stack,
+        inputs: {
+            apiVersion: "apps/v1", kind: "Deployment",
+            metadata: { name: "web", namespace: "hello" },
+            spec: {
+                replicas: opts.replicas ?? 2,
+                selector: { matchLabels: { app: "web" } },
+                template: {
+                    metadata: { labels: { app: "web" } },
+                    spec: { containers: [{ ...SECURE_CONTAINER, ...opts.container }], ...opts.podSpec },
+                },
+            },
+        },
+    };
+}
+
+const SPEC: ServiceSpec = {
+    replicas: 2, autoscaling: false, autoscalingMinReplicas: 2, autoscalingMaxReplicas: 6, autoscalingTargetCpu: 70,
+    cpuRequest: "100m", memoryLimit: "128Mi", logLevel: "info", drainDelay: "5s", shutdownTimeout: "20s",
+    serviceType: "ClusterIP", ingressClassName: "nginx", ingressNamespaces: ["ingress-nginx"], monitoringNamespace: "monitoring",
+};
+
+function serviceValues(spec: Partial<ServiceSpec> = {}, digest: unknown = DIGEST): Record<string, any> {
+    return JSON.parse(JSON.stringify(buildServiceValues({ ...SPEC, ...spec }, { repository: "ghcr.io/acme/hello", digest })));
+}
+
+/** The service's release as the program registers it. */
+function serviceRelease(values: unknown, opts: { chart?: string; stack?: string; extra?: Record<string, unknown> } = {}): TestResource {
+    return {
+        type: RELEASE, name: "hello", stack: opts.stack,
+        inputs: {
+            name: "hello", chart: opts.chart ?? "./charts/go-service", namespace: "hello", values,
+            atomic: true, cleanupOnFail: true, maxHistory: 10, timeout: 300, ...opts.extra,
+        },
+    };
+}
+
+const PROFILE: MonitoringProfile = {
+    alertmanager: true, nodeExporter: true, retention: "7d",
+    resources: { cpuRequest: "200m", memoryRequest: "1Gi", memoryLimit: "2Gi" },
+};
+
+function monitoringValues(): Record<string, any> {
+    return JSON.parse(JSON.stringify(buildMonitoringValues({ profile: PROFILE, alertmanagerConfigSecret: "alertmanager-config" })));
+}
+
+function monitoringRelease(values: unknown = monitoringValues(), extra: Record<string, unknown> = {}, stack?: string): TestResource {
+    return {
+        type: RELEASE, name: "monitoring", stack,
+        inputs: {
+            name: "kube-prometheus-stack", chart: KUBE_PROMETHEUS_STACK.chart, version: KUBE_PROMETHEUS_STACK.version,
+            repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo }, namespace: "monitoring", values,
+            atomic: true, maxHistory: 10, ...extra,
+        },
+    };
+}
+
+function namespace(name: string, enforce: "restricted" | "baseline" | "privileged", reason?: string, labels: Record<string, string> = {}): TestResource {
+    return {
+        type: "kubernetes:core/v1:Namespace", name,
+        inputs: {
+            metadata: {
+                name,
+                labels: { ...podSecurityLabels(enforce), ...labels },
+                ...(reason !== undefined && { annotations: { [POD_SECURITY_EXEMPTION]: reason } }),
+            },
+        },
+    };
+}
+
+/** Temporary directories of this file, removed after its suites. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    tempDirs.push(dir);
+    return dir;
+}
+
+/** A copy of charts/go-service whose deployment template is changed by `edit`, as a chart path for a release. */
+function editedChart(edit: (template: string) => string): string {
+    const dir = tempDir("policy-chart-");
+    const chart = path.join(dir, "go-service");
+    fs.cpSync(path.join(__dirname, "..", "charts", "go-service"), chart, { recursive: true });
+    const file = path.join(chart, "templates", "deployment.yaml");
+    fs.writeFileSync(file, edit(fs.readFileSync(file, "utf8")));
+    return chart;
+}
+
+function assertPasses(outcome: PolicyOutcome): void {
+    assert.deepStrictEqual(outcome.violations, [], "expected no violation");
+    assert.deepStrictEqual(outcome.unknownDuringPreview, [], "expected the policy to run");
+}
+
+function assertViolation(outcome: PolicyOutcome, ...patterns: RegExp[]): void {
+    assert.ok(outcome.violations.length > 0, "expected a violation, got none");
+    for (const pattern of patterns) {
+        assert.ok(outcome.violations.some((v) => pattern.test(v)), `no violation matches ${pattern}:\n${outcome.violations.join("\n")}`);
+    }
+}
+
+function assertNotApplicable(outcome: PolicyOutcome, pattern: RegExp): void {
+    assert.deepStrictEqual(outcome.violations, []);
+    assert.ok(outcome.notApplicable.some((r) => pattern.test(r)), `not applicable for ${pattern}? ${outcome.notApplicable.join("; ")}`);
+}
+
+describe("the policy pack", function () {
+    afterEach(clearRenderCache);
+    after(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+    it("has unique names, a description and an explicit enforcement level for every policy", function () {
+        const names = POLICIES.map((p) => p.name);
+        assert.strictEqual(new Set(names).size, names.length);
+        for (const p of POLICIES) {
+            assert.ok(p.description.length > 40, `${p.name} describes itself`);
+            assert.ok(p.enforcementLevel === "mandatory" || p.enforcementLevel === "advisory", `${p.name} has a level`);
+        }
+        assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name).sort(),
+            ["atomic-helm-releases", "read-only-root-filesystem"]);
+    });
+
+    describe("images-by-digest (mandatory)", function () {
+        it("GIVEN a workload whose image is pinned by digest THEN it passes", async function () {
+            assertPasses(await runPolicy(imagesByDigest, deployment()));
+        });
+
+        it("GIVEN a workload that runs a tag THEN it names the container and the image", async function () {
+            assertViolation(await runPolicy(imagesByDigest, deployment({ container: { image: "nginx:1.27" } })),
+                /^Deployment hello\/web: container "app": image "nginx:1\.27" must be pinned by digest/);
+        });
+
+        it("GIVEN the service release with the program's values THEN the rendered Deployment runs the digest", async function () {
+            assertPasses(await runPolicy(imagesByDigest, serviceRelease(serviceValues())));
+        });
+
+        it("GIVEN the service release with a tag instead of a digest THEN the rendered Deployment is refused", async function () {
+            const values = { ...serviceValues(), image: { repository: "ghcr.io/acme/hello", tag: "1.2.3" } };
+            assertViolation(await runPolicy(imagesByDigest, serviceRelease(values)),
+                /release "hello" \(\.\/charts\/go-service rendered with its values\) → Deployment hello\/hello: container "go-service": image "ghcr\.io\/acme\/hello:1\.2\.3" must be pinned by digest/);
+        });
+
+        it("GIVEN a preview, where the image's digest is not known yet THEN the rest is still checked and passes", async function () {
+            const outcome = await runPolicy(imagesByDigest, serviceRelease(serviceValues({}, UNKNOWN)));
+            assertPasses(outcome);
+            assert.deepStrictEqual(outcome.notApplicable.filter((r) => !r.startsWith("Policy only applies")), []);
+        });
+
+        it("GIVEN kube-prometheus-stack THEN it does not apply: a remote chart is pinned by its version instead", async function () {
+            assertNotApplicable(await runPolicy(imagesByDigest, monitoringRelease()), /pinned-helm-charts/);
+        });
+    });
+
+    describe("pod-security-restricted (mandatory)", function () {
+        it("GIVEN a workload that meets restricted THEN it passes", async function () {
+            assertPasses(await runPolicy(podSecurityRestricted, deployment()));
+        });
+
+        it("GIVEN a root, privileged container on the host network THEN every breach is named", async function () {
+            const outcome = await runPolicy(podSecurityRestricted, deployment({
+                container: { securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ["SYS_ADMIN"] } } },
+                podSpec: { hostNetwork: true, volumes: [{ name: "docker", hostPath: { path: "/var/run/docker.sock" } }] },
+            }));
+            assertViolation(outcome,
+                /spec\.hostNetwork must not be true/,
+                /volume "docker" is of type hostPath/,
+                /container "app": securityContext\.privileged must not be true/,
+                /container "app": securityContext\.allowPrivilegeEscalation must be false/,
+                /container "app": runAsNonRoot must be true/,
+                /container "app": runAsUser must not be 0/,
+                /container "app": seccompProfile\.type must be RuntimeDefault or Localhost/,
+                /container "app": securityContext\.capabilities\.drop must include ALL/,
+                /capabilities\.add may only hold NET_BIND_SERVICE, not SYS_ADMIN/);
+        });
+
+        it("GIVEN the pod-level securityContext sets runAsNonRoot and seccomp THEN containers inherit it", async function () {
+            const ctx = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+            assertPasses(await runPolicy(podSecurityRestricted, deployment({
+                container: { securityContext: ctx },
+                podSpec: { securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } } },
+            })));
+        });
+
+        it("GIVEN the service release THEN the pods the chart renders meet restricted", async function () {
+            assertPasses(await runPolicy(podSecurityRestricted, serviceRelease(serviceValues())));
+        });
+
+        it("GIVEN a chart whose template lets the container escalate privileges THEN the release is refused", async function () {
+            const chart = editedChart((t) => t.replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"));
+            assertViolation(await runPolicy(podSecurityRestricted, serviceRelease(serviceValues(), { chart })),
+                /→ Deployment hello\/hello: container "go-service": securityContext\.allowPrivilegeEscalation must be false/);
+        });
+
+        it("GIVEN helm is not on PATH THEN it fails closed and says how to fix it", async function () {
+            const saved = process.env.PATH;
+            process.env.PATH = "/nonexistent";
+            try {
+                assertViolation(await runPolicy(podSecurityRestricted, serviceRelease(serviceValues())),
+                    /cannot check the objects it installs, helm is not on PATH.*scripts\/tools\.sh.*fail closed/);
+            } finally {
+                process.env.PATH = saved;
+            }
+        });
+    });
+
+    describe("read-only-root-filesystem (advisory)", function () {
+        it("GIVEN a read-only root filesystem THEN it passes; GIVEN a writable one THEN it advises an emptyDir", async function () {
+            assertPasses(await runPolicy(readOnlyRootFilesystem, deployment()));
+            assertViolation(await runPolicy(readOnlyRootFilesystem, deployment({
+                container: { securityContext: { ...SECURE_CONTAINER.securityContext, readOnlyRootFilesystem: false } },
+            })), /container "app": securityContext\.readOnlyRootFilesystem should be true \(mount an emptyDir/);
+        });
+    });
+
+    describe("container-resources (mandatory)", function () {
+        it("GIVEN requests and a memory limit THEN it passes, without a CPU limit", async function () {
+            assertPasses(await runPolicy(containerResources, deployment()));
+            assertPasses(await runPolicy(containerResources, serviceRelease(serviceValues())));
+        });
+
+        it("GIVEN a container without a memory limit THEN it names what is missing", async function () {
+            assertViolation(await runPolicy(containerResources, deployment({ container: { resources: { requests: { cpu: "100m" } } } })),
+                /container "app": resources\.requests\.memory, resources\.limits\.memory must be set/);
+        });
+
+        it("GIVEN kube-prometheus-stack without Prometheus resources THEN it is refused; with them it passes", async function () {
+            assertPasses(await runPolicy(containerResources, monitoringRelease()));
+            const values = monitoringValues();
+            delete values.prometheus.prometheusSpec.resources.limits;
+            assertViolation(await runPolicy(containerResources, monitoringRelease(values)),
+                /kube-prometheus-stack\): prometheus\.prometheusSpec\.resources\.limits\.memory must be set/);
+        });
+    });
+
+    describe("namespace-pod-security (mandatory)", function () {
+        it("GIVEN a namespace that enforces, audits and warns at restricted THEN it passes", async function () {
+            assertPasses(await runPolicy(namespacePodSecurity, namespace("hello", "restricted"), PROD));
+        });
+
+        it("GIVEN the exempted monitoring namespace, privileged with a reason THEN it passes in prod", async function () {
+            assertPasses(await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged", "node exporter reads the host"), PROD));
+        });
+
+        it("GIVEN a namespace that is not exempted enforcing baseline THEN it is refused", async function () {
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("hello", "baseline", "convenience"), PROD),
+                /Namespace hello: enforces "baseline", but only restricted is allowed; it is not among the exempted namespaces \(monitoring\)/);
+        });
+
+        it("GIVEN an exempted namespace without a recorded reason THEN it asks for the annotation", async function () {
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged"), PROD),
+                /Namespace monitoring: enforces "privileged" without saying why: annotate it with hello\.platform\/pod-security-exemption/);
+        });
+
+        it("GIVEN dev, where monitoring is exempted only to baseline THEN privileged is refused", async function () {
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged", "node exporter"), DEV),
+                /enforces "privileged", weaker than its exemption allows \("baseline"\)/);
+        });
+
+        it("GIVEN a namespace that does not audit and warn at restricted THEN it is refused", async function () {
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("hello", "restricted", undefined, { "pod-security.kubernetes.io/warn": "baseline" }), PROD),
+                /label pod-security\.kubernetes\.io\/warn must be restricted \(found "baseline"\)/);
+        });
+    });
+
+    describe("no-load-balancer-in-prod (mandatory)", function () {
+        const lbService: TestResource = {
+            type: "kubernetes:core/v1:Service", name: "public", stack: "prod",
+            inputs: { metadata: { name: "public", namespace: "hello" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } },
+        };
+
+        it("GIVEN a LoadBalancer Service in prod THEN it is refused, naming the exception's config file", async function () {
+            assertViolation(await runPolicy(noLoadBalancerInProd, lbService, PROD),
+                /Service hello\/public is a LoadBalancer, a public endpoint: .*"allowLoadBalancer": true for the stack in policy\/config\/prod\.json/);
+        });
+
+        it("GIVEN a ClusterIP Service in prod THEN it passes", async function () {
+            const clusterIp = { ...lbService, inputs: { ...(lbService.inputs as object), spec: { type: "ClusterIP" } } };
+            assertPasses(await runPolicy(noLoadBalancerInProd, clusterIp, PROD));
+        });
+
+        it("GIVEN staging THEN it does not apply", async function () {
+            assertNotApplicable(await runPolicy(noLoadBalancerInProd, { ...lbService, stack: "staging" }, STAGING), /prod only; this stack's environment is staging \(policy config\)/);
+        });
+
+        it("GIVEN prod where the platform team set allowLoadBalancer THEN it does not apply", async function () {
+            const allowed = { ...PROD, "no-load-balancer-in-prod": { environment: "prod", allowLoadBalancer: true } };
+            assertNotApplicable(await runPolicy(noLoadBalancerInProd, lbService, allowed), /allowed this stack a LoadBalancer/);
+        });
+
+        it("GIVEN no policy config THEN the stack name decides, and an unknown stack is held to prod's rules", async function () {
+            assertViolation(await runPolicy(noLoadBalancerInProd, lbService), /is a LoadBalancer/);
+            assertViolation(await runPolicy(noLoadBalancerInProd, { ...lbService, stack: "qa" }), /policy\/config\/qa\.json/);
+            assertNotApplicable(await runPolicy(noLoadBalancerInProd, { ...lbService, stack: "dev" }), /environment is dev \(stack name\)/);
+        });
+
+        it("GIVEN the service release with serviceType LoadBalancer in prod THEN the rendered Service is refused", async function () {
+            assertViolation(await runPolicy(noLoadBalancerInProd, serviceRelease(serviceValues({ serviceType: "LoadBalancer" }), { stack: "prod" }), PROD),
+                /→ Service hello\/hello is a LoadBalancer/);
+            assertPasses(await runPolicy(noLoadBalancerInProd, serviceRelease(serviceValues(), { stack: "prod" }), PROD));
+        });
+
+        it("GIVEN kube-prometheus-stack values that expose Grafana through a LoadBalancer in prod THEN it is refused", async function () {
+            const values = monitoringValues();
+            values.grafana.service = { type: "LoadBalancer" };
+            assertViolation(await runPolicy(noLoadBalancerInProd, monitoringRelease(values, {}, "prod"), PROD),
+                /values grafana\.service\.type is a LoadBalancer/);
+        });
+    });
+
+    describe("min-replicas-in-prod (mandatory)", function () {
+        it("GIVEN a Deployment of 1 replica in prod THEN it is refused; of 2 THEN it passes", async function () {
+            assertViolation(await runPolicy(minReplicasInProd, deployment({ replicas: 1, stack: "prod" }), PROD),
+                /Deployment hello\/web: runs 1 replica\(s\); prod needs at least 2/);
+            assertPasses(await runPolicy(minReplicasInProd, deployment({ replicas: 2, stack: "prod" }), PROD));
+        });
+
+        it("GIVEN the service release with 1 replica and no autoscaler in prod THEN it is refused", async function () {
+            assertViolation(await runPolicy(minReplicasInProd, serviceRelease(serviceValues({ replicas: 1 }), { stack: "prod" }), PROD),
+                /→ Deployment hello\/hello: runs 1 replica\(s\)/);
+        });
+
+        it("GIVEN the service release autoscaled from 1 in prod THEN the autoscaler is refused", async function () {
+            const values = serviceValues({ autoscaling: true, autoscalingMinReplicas: 1 });
+            assertViolation(await runPolicy(minReplicasInProd, serviceRelease(values, { stack: "prod" }), PROD),
+                /→ HorizontalPodAutoscaler hello\/hello: minReplicas is 1; prod keeps at least 2 pods/);
+        });
+
+        it("GIVEN the service release autoscaled from 3 in prod THEN it passes (the Deployment has no replicas field)", async function () {
+            const values = serviceValues({ autoscaling: true, autoscalingMinReplicas: 3 });
+            assertPasses(await runPolicy(minReplicasInProd, serviceRelease(values, { stack: "prod" }), PROD));
+        });
+
+        it("GIVEN dev THEN it does not apply", async function () {
+            assertNotApplicable(await runPolicy(minReplicasInProd, deployment({ replicas: 1, stack: "dev" }), DEV), /prod only/);
+        });
+    });
+
+    describe("no-secrets-in-helm-values (mandatory)", function () {
+        it("GIVEN the program's values, which only name Secrets THEN they pass", async function () {
+            assertPasses(await runPolicy(noSecretsInHelmValues, serviceRelease(serviceValues({}, DIGEST))));
+            assertPasses(await runPolicy(noSecretsInHelmValues, monitoringRelease()));
+        });
+
+        it("GIVEN a Pulumi secret in the values THEN it is named by path, and its value is never printed", async function () {
+            const values = monitoringValues();
+            values.grafana.adminPassword = secret("hunter2-correct-horse");
+            const outcome = await runPolicy(noSecretsInHelmValues, monitoringRelease(values));
+            assertViolation(outcome,
+                /release "kube-prometheus-stack": values grafana\.adminPassword holds a literal value under a key that names a credential; put it in a Kubernetes Secret/);
+            assert.ok(outcome.violations.every((v) => !v.includes("hunter2")), "the secret itself is never in a message");
+        });
+
+        it("GIVEN credentials under innocent keys THEN their shape gives them away", async function () {
+            const values = {
+                ...serviceValues(),
+                extraEnv: { UPSTREAM_URL: "https://bot:s3cr3t-pass@api.example.com/v1" },
+                serviceMonitor: { enabled: true, interval: "30s", labels: { hook: "https://hooks.slack.com/services/T0/B0/abcdefgh" } },
+            };
+            assertViolation(await runPolicy(noSecretsInHelmValues, serviceRelease(values)),
+                /values extraEnv\.UPSTREAM_URL holds a URL with a password in it/,
+                /values serviceMonitor\.labels\.hook holds a chat webhook URL/);
+        });
+
+        it("GIVEN Alertmanager receivers in the values THEN the webhook URL and the receivers are refused", async function () {
+            const values = monitoringValues();
+            values.alertmanager.config = { receivers: [{ name: "team", webhook_configs: [{ url: "https://alerts.example.com/hook" }] }] };
+            assertViolation(await runPolicy(noSecretsInHelmValues, monitoringRelease(values)),
+                /values alertmanager\.config\.receivers\[0\]\.webhook_configs\[0\]\.url holds a literal value under a key that names a credential/,
+                /alertmanager\.config holds receivers.*alertmanagerSpec\.useExistingSecret and configSecret/);
+        });
+
+        it("GIVEN a password only known at deploy time (an Output) in the values THEN it is refused in preview", async function () {
+            const values = { ...monitoringValues(), grafana: { admin: { existingSecret: "grafana-admin" }, adminPassword: UNKNOWN } };
+            assertViolation(await runPolicy(noSecretsInHelmValues, monitoringRelease(values)),
+                /values grafana\.adminPassword holds a value computed at deploy time/);
+        });
+
+        it("GIVEN kube-prometheus-stack without grafana.admin.existingSecret THEN it is refused", async function () {
+            const values = monitoringValues();
+            delete values.grafana.admin;
+            assertViolation(await runPolicy(noSecretsInHelmValues, monitoringRelease(values)), /grafana\.admin\.existingSecret must name the Secret/);
+        });
+
+        it("tells references to Secrets from secrets", function () {
+            assert.deepStrictEqual(findSecrets({
+                grafana: { admin: { existingSecret: "grafana-admin", passwordKey: "admin-password", userKey: "admin-user" } },
+                ingress: { tls: { secretName: "hello-tls" } },
+                alertmanager: { alertmanagerSpec: { useExistingSecret: true, configSecret: "alertmanager-config" } },
+                imagePullSecrets: [{ name: "hello-pull" }],
+                env: [{ name: "LOG_LEVEL", value: "info" }],
+            }), []);
+            assert.deepStrictEqual(findSecrets({ env: [{ name: "API_TOKEN", value: "abc" }], s3: { secretKey: "x", apiKey: "y" } })
+                .map((f) => f.path), ["env[0].value", "s3.secretKey", "s3.apiKey"]);
+        });
+    });
+
+    describe("pinned-helm-charts (mandatory)", function () {
+        it("GIVEN kube-prometheus-stack at the approved version from its repository THEN it passes", async function () {
+            assertPasses(await runPolicy(pinnedHelmCharts, monitoringRelease()));
+        });
+
+        it("GIVEN another version, or none THEN it names the approved one", async function () {
+            assertViolation(await runPolicy(pinnedHelmCharts, monitoringRelease(monitoringValues(), { version: "88.4.0" })),
+                /chart "kube-prometheus-stack" must be pinned to the approved version 88\.5\.0 \(version is 88\.4\.0\)/);
+            assertViolation(await runPolicy(pinnedHelmCharts, monitoringRelease(monitoringValues(), { version: undefined })),
+                /version is unset, which installs whatever is latest/);
+        });
+
+        it("GIVEN a chart nobody approved THEN it is refused", async function () {
+            assertViolation(await runPolicy(pinnedHelmCharts, monitoringRelease({}, { chart: "redis", repositoryOpts: { repo: "https://charts.example.com" } })),
+                /chart "redis" is not approved/);
+        });
+
+        it("GIVEN the service chart at its approved path and version THEN it passes", async function () {
+            assertPasses(await runPolicy(pinnedHelmCharts, serviceRelease(serviceValues())));
+        });
+
+        it("GIVEN the service chart bumped without approval THEN it asks for the approval in policy/charts.ts", function () {
+            const project = tempDir("policy-project-");
+            const chartDir = path.join(project, "charts", "go-service");
+            fs.mkdirSync(chartDir, { recursive: true });
+            fs.writeFileSync(path.join(chartDir, "Chart.yaml"), "apiVersion: v2\nname: go-service\nversion: 9.9.9\n");
+            assert.deepStrictEqual(chartPinProblems({ chart: APPROVED_LOCAL_CHARTS[0].path }, project), [
+                `chart ./charts/go-service is version 9.9.9, the approved version is ${APPROVED_LOCAL_CHARTS[0].version}: approve the new version in policy/charts.ts with the platform team`,
+            ]);
+        });
+
+        it("pins the service chart to the version in its Chart.yaml today", function () {
+            const chartYaml = fs.readFileSync(path.join(__dirname, "..", "charts", "go-service", "Chart.yaml"), "utf8");
+            assert.match(chartYaml, new RegExp(`^version: ${APPROVED_LOCAL_CHARTS[0].version.replace(/\./g, "\\.")}$`, "m"));
+        });
+    });
+
+    describe("atomic-helm-releases (advisory)", function () {
+        it("GIVEN an atomic release with bounded history THEN it passes; GIVEN neither THEN it advises both", async function () {
+            assertPasses(await runPolicy(atomicHelmReleases, serviceRelease(serviceValues())));
+            assertViolation(await runPolicy(atomicHelmReleases, serviceRelease(serviceValues(), { extra: { atomic: false, maxHistory: undefined } })),
+                /atomic should be true/, /maxHistory should be set/);
+        });
+    });
+});
