@@ -11,7 +11,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
 import { readStackFile } from "../stacks/stackFile";
-import { ROOT } from "./support/program";
+import { ROOT } from "../scripts/lib/program";
 
 const SCRIPT = path.join(ROOT, "scripts", "dev.sh");
 

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../components/monitoringStack";
 import { helmTemplate, kubeScore } from "./support/chart";
-import { CapturedResource, ProgramRun, TEST_SECRETS, isSecretValue, runProgram, stackConfig } from "./support/program";
+import { CapturedResource, ProgramRun, TEST_SECRETS, isSecretValue, runProgram, stackConfig } from "../scripts/lib/program";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 type Stack = (typeof STACKS)[number];

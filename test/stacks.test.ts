@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { SettingsError } from "../stacks/issues";
 import { LoadedSettings, loadSettings } from "../stacks/load";
 import { REQUIRED_KEYS, SETTING_KEYS } from "../stacks/settings";
-import { ROOT, runProgram } from "./support/program";
+import { ROOT, runProgram } from "../scripts/lib/program";
 
 const P = "hello-service";
 

@@ -1,6 +1,7 @@
 /**
  * Runs the Pulumi program (index.ts) under Pulumi's mocks, one child process per stack config, and returns
  * what it registered. No engine and no provider runs: this checks the program's decisions, not a deployment.
+ * The tests use it, and so does `npm run render-diff`, which runs the program of another checkout (`dir`).
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -13,6 +14,8 @@ import { readStackFile } from "../../stacks/stackFile";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 export interface ProgramInput {
+    /** The project directory whose index.ts runs. */
+    readonly dir: string;
     readonly project: string;
     readonly stack: string;
     readonly preview: boolean;
@@ -65,12 +68,12 @@ export const TEST_SECRETS: Readonly<Record<string, string>> = {
     "hello-service:grafanaAdminPassword": "grafana-T0KEN-password",
 };
 
-/** A committed stack file's config, with extra values (plain) and secrets layered on top. */
+/** A committed stack file's config (of the project in `dir`), with extra values (plain) and secrets layered on top. */
 export function stackConfig(stack: string, extra: {
     readonly values?: Readonly<Record<string, string>>;
     readonly secrets?: Readonly<Record<string, string>>;
-} = {}): RawStackConfig {
-    const file = readStackFile(path.join(ROOT, `Pulumi.${stack}.yaml`));
+} = {}, dir = ROOT): RawStackConfig {
+    const file = readStackFile(path.join(dir, `Pulumi.${stack}.yaml`));
     const secretKeys = new Set(file.secretKeys);
     for (const key of Object.keys(extra.secrets ?? {})) secretKeys.add(key);
     return {
@@ -81,11 +84,16 @@ export function stackConfig(stack: string, extra: {
     };
 }
 
-/** Runs index.ts under mocks with `config` and returns what it registered. */
-export async function runProgram(config: RawStackConfig, opts: { readonly preview?: boolean } = {}): Promise<ProgramRun> {
+/**
+ * Runs index.ts under mocks with `config` and returns what it registered. `dir` is the project to run (default:
+ * this checkout); it resolves its modules from its own node_modules (a link to this checkout's will do).
+ */
+export async function runProgram(config: RawStackConfig, opts: { readonly preview?: boolean; readonly dir?: string } = {}): Promise<ProgramRun> {
+    const projectDir = path.resolve(opts.dir ?? ROOT);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-"));
     try {
         const input: ProgramInput = {
+            dir: projectDir,
             project: config.project,
             stack: config.stack,
             preview: opts.preview ?? false,
@@ -94,7 +102,7 @@ export async function runProgram(config: RawStackConfig, opts: { readonly previe
         };
         fs.writeFileSync(path.join(dir, "input.json"), JSON.stringify(input));
         await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "runProgram.ts")], {
-            cwd: ROOT,
+            cwd: projectDir,
             env: { ...process.env, PROGRAM_INPUT: path.join(dir, "input.json"), PROGRAM_OUTPUT: path.join(dir, "output.json") },
             maxBuffer: 64 * 1024 * 1024,
         });

@@ -4,6 +4,7 @@
  * with their secret and known flags) as JSON. One process per stack: a program runs once per module cache.
  */
 import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { CapturedOutput, CapturedResource, ProgramInput, ProgramRun } from "./program";
 
@@ -69,7 +70,7 @@ async function main(): Promise<ProgramRun> {
 
     let program: Record<string, unknown>;
     try {
-        program = require("../../index");
+        program = require(path.join(input.dir, "index"));
     } catch (err) {
         await pulumi.runtime.disconnect().catch(() => undefined);
         return { resources, outputs: {}, warnings, error: (err as Error).message };
