@@ -39,6 +39,9 @@ install helm "helm.sh/helm/v3/cmd/helm@$helm_version" "-s -w \
 # is not on this network's Go module allowlist); see charts/go-service/README.md.
 install kube-score github.com/zegl/kube-score/cmd/kube-score@v1.20.0 "-s -w -X main.version=v1.20.0"
 
+# actionlint: lints the GitHub Actions workflows with zero findings allowed (test/workflows.test.ts).
+install actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 "-s -w"
+
 # BuildKit: the image test builds with `docker build`, which needs the buildx plugin on Docker CLIs >= 23.
 # Where the machine's Docker CLI lacks it, a pinned plugin is built; the tests point DOCKER_CONFIG at it.
 if command -v docker >/dev/null && ! docker buildx version >/dev/null 2>&1; then
