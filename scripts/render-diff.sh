@@ -4,6 +4,7 @@
 # helm on PATH first, as `npm test` does.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/node.sh
 source "$root/scripts/lib/node.sh"
 use_node22
 PATH="$("$root/scripts/tools.sh"):$PATH"
