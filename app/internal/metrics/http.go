@@ -41,43 +41,46 @@ func methodLabel(m string) string {
 	return "unknown"
 }
 
-// HTTP records http_requests_total, http_request_duration_seconds and http_requests_in_flight.
+// HTTP records http_requests_total, http_request_duration_seconds and http_requests_in_flight for the handlers it
+// wraps.
 //
-// It does what promhttp.InstrumentHandler{Counter,Duration,InFlight} curried with a handler label do, with the same
-// label values, but without their per-request cost (a label map, a label hash and a delegator allocation per
-// request): each route keeps the children it has used, so the hot path is an atomic load and a short scan.
-// The outer Middleware measures; Route, wrapped around each handler in the mux, names the route. A request that
-// reaches no Route (the mux's 404 and 405) is counted under handler="unmatched".
+// It does what promhttp.InstrumentHandler{InFlight,Duration,Counter} do on vectors curried with a handler label,
+// with the same label values, but without their per-request cost (a label map, a label hash and a delegator
+// allocation per request, about 2 µs against 0.2 µs here; see BenchmarkInstrument): each wrapped handler keeps the
+// children it has used, so the hot path is an atomic load and a short scan, and allocates nothing.
 type HTTP struct {
 	m         *Metrics
-	unmatched *route
 	recorders sync.Pool
 }
 
-// NewHTTP returns the instrumentation for one mux.
+// NewHTTP returns the instrumentation for a set of handlers.
 func (m *Metrics) NewHTTP() *HTTP {
 	h := &HTTP{m: m}
-	h.unmatched = h.newRoute(Unmatched)
 	h.recorders.New = func() any { return new(recorder) }
 	return h
 }
 
-// Middleware measures every request that next serves. Wrap it around the mux whose routes are wrapped with Route.
-func (h *HTTP) Middleware(next http.Handler) http.Handler {
+// Instrument measures every request next serves under handler=label. label is the route's pattern (e.g. "/healthz"),
+// or Unmatched, never a raw path: it must come from a fixed set.
+func (h *HTTP) Instrument(label string, next http.Handler) http.Handler {
+	rt := &route{
+		requests: h.m.requests.MustCurryWith(prometheus.Labels{"handler": label}),
+		duration: h.m.duration.MustCurryWith(prometheus.Labels{"handler": label}),
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		h.m.inFlight.Inc()
-		defer h.m.inFlight.Dec()
+		h.m.inFlight.Add(1)
+		defer h.m.inFlight.Add(-1)
 
 		rec := h.recorders.Get().(*recorder)
-		rec.ResponseWriter, rec.status, rec.route = w, 0, h.unmatched
+		rec.ResponseWriter, rec.status = w, 0
 		next.ServeHTTP(rec, r)
 
 		status := rec.status
 		if status == 0 {
 			status = http.StatusOK // net/http's default when the handler writes nothing
 		}
-		s := rec.route.series(methodLabel(r.Method), status)
+		s := rt.series(methodLabel(r.Method), status)
 		s.requests.Inc()
 		s.duration.Observe(time.Since(start).Seconds())
 
@@ -86,22 +89,10 @@ func (h *HTTP) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// Route names the route that next serves; label is the handler label, the route's pattern (e.g. "/healthz").
-func (h *HTTP) Route(label string, next http.Handler) http.Handler {
-	rt := h.newRoute(label)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rec, ok := w.(*recorder); ok {
-			rec.route = rt
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // route caches the metric children of one handler label. Methods and status codes are bounded, so is the cache.
 type route struct {
 	requests *prometheus.CounterVec
 	duration prometheus.ObserverVec
-	label    string
 
 	mu    sync.Mutex               // serialises additions
 	known atomic.Pointer[[]series] // copy-on-write: readers never lock
@@ -112,14 +103,6 @@ type series struct {
 	code     int
 	requests prometheus.Counter
 	duration prometheus.Observer
-}
-
-func (h *HTTP) newRoute(label string) *route {
-	return &route{
-		requests: h.m.requests.MustCurryWith(prometheus.Labels{"handler": label}),
-		duration: h.m.duration.MustCurryWith(prometheus.Labels{"handler": label}),
-		label:    label,
-	}
 }
 
 func (rt *route) series(method string, code int) *series {
@@ -156,12 +139,11 @@ func (rt *route) add(method string, code int) *series {
 	return &grown[len(grown)-1]
 }
 
-// recorder remembers the status code and the route. It is pooled: handlers must not keep w after returning,
-// which net/http requires anyway.
+// recorder remembers the status code. It is pooled: handlers must not keep w after returning, which net/http
+// requires anyway.
 type recorder struct {
 	http.ResponseWriter
 	status int
-	route  *route
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -178,7 +160,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// WriteString keeps net/http's allocation-free path for io.WriteString.
+// WriteString keeps net/http's copy-free path for io.WriteString.
 func (r *recorder) WriteString(s string) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK

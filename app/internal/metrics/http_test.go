@@ -6,17 +6,13 @@ import (
 	"testing"
 )
 
-// newInstrumented returns a fresh registry and a mux, with routes added by register, behind Middleware.
-func newInstrumented(t *testing.T, register func(mux *http.ServeMux, h *HTTP)) (*Metrics, http.Handler) {
+func newMetrics(t testing.TB) *Metrics {
 	t.Helper()
 	m, err := New(BuildInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := m.NewHTTP()
-	mux := http.NewServeMux()
-	register(mux, h)
-	return m, h.Middleware(mux)
+	return m
 }
 
 type sample struct {
@@ -45,35 +41,38 @@ func requestSeries(t *testing.T, m *Metrics) map[sample]float64 {
 	return got
 }
 
-func TestMiddlewareLabelsByRouteMethodAndCode(t *testing.T) {
-	m, handler := newInstrumented(t, func(mux *http.ServeMux, h *HTTP) {
-		mux.Handle("GET /items/{id}", h.Route("/items/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch r.PathValue("id") {
-			case "missing":
-				http.NotFound(w, r)
-			case "early":
-				w.WriteHeader(http.StatusEarlyHints) // informational: the final status comes next
-				w.WriteHeader(http.StatusAccepted)
-			case "silent": // writes nothing: net/http answers 200
-			default:
-				_, _ = w.Write([]byte("item"))
-			}
-		})))
-	})
+func inFlight(t *testing.T, m *Metrics) float64 {
+	t.Helper()
+	return families(t, m)["http_requests_in_flight"].GetMetric()[0].GetGauge().GetValue()
+}
+
+func TestInstrumentLabelsByHandlerMethodAndStatus(t *testing.T) {
+	m := newMetrics(t)
+	h := m.NewHTTP().Instrument("/items/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("case") {
+		case "missing":
+			http.NotFound(w, r)
+		case "early":
+			w.WriteHeader(http.StatusEarlyHints) // informational: the final status comes next
+			w.WriteHeader(http.StatusAccepted)
+		case "silent": // writes nothing: net/http answers 200
+		default:
+			_, _ = w.Write([]byte("item"))
+		}
+	}))
 	for _, req := range []struct{ method, target string }{
-		{"GET", "/items/1"}, {"GET", "/items/2"}, {"HEAD", "/items/3"}, {"GET", "/items/missing"},
-		{"GET", "/items/early"}, {"GET", "/items/silent"}, {"POST", "/items/1"}, {"GET", "/nowhere"},
+		{"GET", "/items/1"}, {"GET", "/items/2"}, {"HEAD", "/items/3"}, {"GET", "/items/4?case=missing"},
+		{"GET", "/items/5?case=early"}, {"GET", "/items/6?case=silent"}, {"POST", "/items/7"},
 	} {
-		handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.target, nil))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.target, nil))
 	}
 
 	want := map[sample]float64{
 		{"/items/{id}", "get", "200"}:  3, // 1, 2, silent
 		{"/items/{id}", "head", "200"}: 1,
-		{"/items/{id}", "get", "404"}:  1, // the route matched; the handler said 404
+		{"/items/{id}", "get", "404"}:  1,
 		{"/items/{id}", "get", "202"}:  1,
-		{"unmatched", "post", "405"}:   1, // known path, wrong method: no route ran
-		{"unmatched", "get", "404"}:    1,
+		{"/items/{id}", "post", "200"}: 1,
 	}
 	got := requestSeries(t, m)
 	if len(got) != len(want) {
@@ -87,11 +86,10 @@ func TestMiddlewareLabelsByRouteMethodAndCode(t *testing.T) {
 }
 
 func TestUnknownMethodsShareOneMethodLabel(t *testing.T) {
-	m, handler := newInstrumented(t, func(mux *http.ServeMux, h *HTTP) {
-		mux.Handle("/any", h.Route("/any", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
-	})
+	m := newMetrics(t)
+	h := m.NewHTTP().Instrument("/any", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for _, method := range []string{"BREW", "PROPFIND", "X-1", "X-2", "Get"} {
-		handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/any", nil))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/any", nil))
 	}
 	got := requestSeries(t, m)
 	if len(got) != 1 || got[sample{"/any", "unknown", "200"}] != 5 {
@@ -100,67 +98,72 @@ func TestUnknownMethodsShareOneMethodLabel(t *testing.T) {
 }
 
 func TestInFlightCountsRequestsBeingServed(t *testing.T) {
-	var m *Metrics
+	m := newMetrics(t)
 	var during float64
-	m, handler := newInstrumented(t, func(mux *http.ServeMux, h *HTTP) {
-		mux.Handle("/", h.Route("/", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
-			during = families(t, m)["http_requests_in_flight"].GetMetric()[0].GetGauge().GetValue()
-		})))
-	})
-	handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	h := m.NewHTTP().Instrument("/", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		during = inFlight(t, m)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 
-	after := families(t, m)["http_requests_in_flight"].GetMetric()[0].GetGauge().GetValue()
-	if during != 1 || after != 0 {
+	if after := inFlight(t, m); during != 1 || after != 0 {
 		t.Errorf("in flight = %v during the request and %v after, want 1 and 0", during, after)
 	}
 }
 
 func TestInFlightIsReleasedWhenAHandlerPanics(t *testing.T) {
-	m, handler := newInstrumented(t, func(mux *http.ServeMux, h *HTTP) {
-		mux.Handle("/", h.Route("/", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
-			panic(http.ErrAbortHandler)
-		})))
-	})
+	m := newMetrics(t)
+	h := m.NewHTTP().Instrument("/", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic(http.ErrAbortHandler)
+	}))
 	func() {
 		defer func() { _ = recover() }() // net/http recovers per connection
-		handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}()
-	if v := families(t, m)["http_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); v != 0 {
+	if v := inFlight(t, m); v != 0 {
 		t.Errorf("in flight = %v after a panic, want 0", v)
 	}
 }
 
 func TestRecorderLetsResponseControllerReachTheConnection(t *testing.T) {
-	_, handler := newInstrumented(t, func(mux *http.ServeMux, h *HTTP) {
-		mux.Handle("/", h.Route("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if err := http.NewResponseController(w).Flush(); err != nil {
-				t.Errorf("Flush through the recorder: %v", err)
-			}
-		})))
-	})
+	m := newMetrics(t)
+	h := m.NewHTTP().Instrument("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush through the recorder: %v", err)
+		}
+	}))
 	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if !rec.Flushed {
 		t.Error("the underlying writer was not flushed")
 	}
 }
 
-// The per-request cost of the instrumentation: the hot path must not allocate.
-func BenchmarkMiddleware(b *testing.B) {
-	m, err := New(BuildInfo{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := m.NewHTTP()
-	noop := h.Middleware(h.Route("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+// The per-request cost of the instrumentation; the hot path must not allocate.
+func BenchmarkInstrument(b *testing.B) {
+	h := newMetrics(b).NewHTTP().Instrument("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
-	})))
+	}))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", "/", nil)
 		for pb.Next() {
-			noop.ServeHTTP(w, r)
+			h.ServeHTTP(w, r)
 		}
 	})
+}
+
+func TestInstrumentDoesNotAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip()
+	}
+	h := newMetrics(t).NewHTTP().Instrument("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	h.ServeHTTP(w, r) // creates the series
+	if n := testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, r) }); n != 0 {
+		t.Errorf("%v allocations per request, want 0", n)
+	}
 }

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,7 +25,7 @@ type Metrics struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	inFlight prometheus.Gauge
+	inFlight atomic.Int64 // exported as the http_requests_in_flight gauge: one atomic add per change, no CAS loop
 }
 
 // New creates the registry with the Go and process collectors, build_info and the HTTP metrics.
@@ -40,11 +41,11 @@ func New(build BuildInfo) (*Metrics, error) {
 			Help:    "Time to serve an HTTP request, by route pattern, method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"handler", "method", "code"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "http_requests_in_flight",
-			Help: "HTTP requests being served.",
-		}),
 	}
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "http_requests_in_flight",
+		Help: "HTTP requests being served.",
+	}, func() float64 { return float64(m.inFlight.Load()) })
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "build_info",
 		Help:        "Always 1; the labels say which build is running.",
@@ -54,7 +55,7 @@ func New(build BuildInfo) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo, m.requests, m.duration, m.inFlight,
+		buildInfo, m.requests, m.duration, inFlight,
 	} {
 		if err := m.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)

@@ -22,7 +22,7 @@ func TestHelloAnswersWithTheRequestCount(t *testing.T) {
 			t.Errorf("request %d: body %q, want %q", want, body, wantBody)
 		}
 		if ct := rec.Header().Get("Content-Type"); ct != "text/plain; charset=utf-8" {
-			t.Errorf("Content-Type %q, want text/plain; charset=utf-8 (set explicitly, never sniffed)", ct)
+			t.Errorf("Content-Type %q, want text/plain; charset=utf-8", ct)
 		}
 	}
 	if got := h.Count(); got != 3 {

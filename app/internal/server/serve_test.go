@@ -129,6 +129,22 @@ func TestShutdownGivesUpAfterTheTimeout(t *testing.T) {
 	}
 }
 
+func TestHelloIsPlainTextOverTheWire(t *testing.T) {
+	s, _, release := newShutdownTestServer(t, 0, time.Second)
+	defer close(release)
+	base, _, _ := startServe(t, s)
+
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" || string(body) != "Hello, World! Counter: 1" {
+		t.Errorf("GET / = %q with Content-Type %q, want \"Hello, World! Counter: 1\" as text/plain; charset=utf-8", body, ct)
+	}
+}
+
 func TestOversizedHeadersAreRefused(t *testing.T) {
 	s, _, release := newShutdownTestServer(t, 0, time.Second)
 	defer close(release)

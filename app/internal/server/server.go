@@ -67,14 +67,3 @@ func New(opts Options) (*Server, error) {
 		shutdownTimeout: opts.ShutdownTimeout,
 	}, nil
 }
-
-// Routes is the service's routing table. Each route's handler label is its path; a request no route matches
-// (404, or 405 for a known path with another method) is counted under handler="unmatched".
-func Routes(instr *metrics.HTTP, hello http.Handler, ready http.Handler, metricsHandler http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", instr.Route("/", hello))
-	mux.Handle("GET /healthz", instr.Route("/healthz", http.HandlerFunc(Healthz)))
-	mux.Handle("GET /readyz", instr.Route("/readyz", ready))
-	mux.Handle("GET /metrics", instr.Route("/metrics", metricsHandler))
-	return instr.Middleware(mux)
-}

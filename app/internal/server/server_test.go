@@ -85,6 +85,8 @@ func TestRoutesAnswerAndAreCountedUnderTheirPattern(t *testing.T) {
 		{"GET", "/index.html", 404, "404 page not found", "unmatched get 404"},
 		{"GET", "/healthz/extra", 404, "404 page not found", "unmatched get 404"},
 		{"POST", "/", 405, "Method Not Allowed", "unmatched post 405"},
+		{"DELETE", "/healthz", 405, "Method Not Allowed", "unmatched delete 405"},
+		{"GET", "//healthz", 404, "404 page not found", "unmatched get 404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
@@ -98,6 +100,17 @@ func TestRoutesAnswerAndAreCountedUnderTheirPattern(t *testing.T) {
 				t.Errorf("http_requests_total = %v, want only {%s} = 1", got, tt.series)
 			}
 		})
+	}
+}
+
+func TestAnotherMethodOnAKnownPathSaysWhichMethodsAreAllowed(t *testing.T) {
+	h, _ := newTestServer(t)
+	rec := get(h, "POST", "/healthz")
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /healthz = %d with Allow %q, want 405 with Allow \"GET, HEAD\"", rec.Code, rec.Header().Get("Allow"))
+	}
+	if rec := get(h, "GET", "/nowhere"); rec.Header().Get("Allow") != "" {
+		t.Errorf("a 404 carries Allow %q", rec.Header().Get("Allow"))
 	}
 }
 
@@ -212,4 +225,24 @@ func mustMetrics(t *testing.T) *metrics.Metrics {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// The whole stack in process: router, instrumentation and handler, for GET /.
+func BenchmarkRoutesHello(b *testing.B) {
+	m, err := metrics.New(metrics.BuildInfo{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Options{Metrics: m, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{header: http.Header{}}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for pb.Next() {
+			s.http.Handler.ServeHTTP(w, r)
+		}
+	})
 }
