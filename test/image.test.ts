@@ -101,7 +101,10 @@ describe("The service image (app/Dockerfile)", function () {
             assert.equal(await inspect(id, "{{.HostConfig.ReadonlyRootfs}}"), "true");
 
             const hello = await httpGet(`${base}/`);
-            assert.deepEqual({ status: hello.status, body: hello.body }, { status: 200, body: "Hello, World! Counter: 1" });
+            assert.deepEqual(
+                { status: hello.status, body: hello.body, type: hello.headers.get("content-type") },
+                { status: 200, body: "Hello, World! Counter: 1", type: "text/plain; charset=utf-8" },
+            );
             assert.equal((await httpGet(`${base}/healthz`)).status, 200);
             assert.equal((await httpGet(`${base}/readyz`)).status, 200);
             const metrics = await httpGet(`${base}/metrics`);

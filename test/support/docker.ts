@@ -33,8 +33,10 @@ export async function ensureEngine(): Promise<EngineStatus> {
     if (first.code === 0) return { ok: true };
 
     const dockerd = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((p) => fs.existsSync(p));
+    const why = `no Docker engine answers (docker info: ${first.stderr.trim().split("\n").pop()})`;
+    if (process.env.DOCKER_HOST) return { ok: false, reason: `${why}; DOCKER_HOST=${process.env.DOCKER_HOST} is not a local engine this test could start` };
     if (process.getuid?.() !== 0 || dockerd === undefined) {
-        return { ok: false, reason: `no Docker engine answers (docker info: ${first.stderr.trim().split("\n").pop()}), and this process cannot start one (needs root and dockerd)` };
+        return { ok: false, reason: `${why}, and this process cannot start one (needs root and dockerd)` };
     }
     // Detached, so that the engine outlives this test run like a service would.
     const log = fs.openSync(path.join(os.tmpdir(), "dockerd-test.log"), "a");
