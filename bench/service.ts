@@ -10,8 +10,9 @@
  * It is a benchmark, not a test: it reports and exits 0 whatever the figures; it fails only when it cannot measure.
  * The last line printed is one JSON object with every figure.
  *
- * Requests/s and p99 are medians over the rounds. Each ratio is the median of the per-round ratios: within a round the
- * servers run back to back, so a load that drifts over the run (other jobs on a shared machine) mostly cancels out.
+ * Requests/s and p99 are medians over the rounds (the order of the servers rotates each round), and the ratios are
+ * ratios of those medians. On a shared machine single runs vary by 10-30%: read the figures with the load average
+ * printed beside them, and prefer a quiet machine and more rounds for decisions.
  *
  * Options: --rounds N (9), --duration SECONDS per run (3), --connections N (50), --warmup SECONDS (2), --no-image.
  */
@@ -141,7 +142,10 @@ async function main(): Promise<void> {
             const port = await freePort();
             const [cmd, args] = onServerCpu(bins[name], []);
             // GOMAXPROCS=1 with the server pinned to one CPU: a fair, stable single-core comparison.
-            const srv = start(cmd, args, { env: { ...process.env, PORT: String(port), GOMAXPROCS: pin ? "1" : process.env.GOMAXPROCS } });
+            // DRAIN_DELAY=0s: no load balancer to drain here, so ours stops at once like the others.
+            const srv = start(cmd, args, {
+                env: { ...process.env, PORT: String(port), DRAIN_DELAY: "0s", GOMAXPROCS: pin ? "1" : process.env.GOMAXPROCS },
+            });
             running.push(srv);
             urls[name] = `http://127.0.0.1:${port}/`;
             const body = await waitFor(`${name} to answer on ${urls[name]}`, async () => {
@@ -168,8 +172,6 @@ async function main(): Promise<void> {
                 samples[name].push(s);
                 console.error(`round ${round + 1}/${opts.rounds} ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(8)} req/s  p99 ${s.p99Ms.toFixed(2)} ms${s.errors ? `  ${s.errors} errors` : ""}`);
             }
-            const r = (other: ServerName) => (samples.ours[round].rps / samples[other][round].rps).toFixed(3);
-            console.error(`round ${round + 1}/${opts.rounds} ours/bare ${r("bare")}  ours/original ${r("original")}`);
         }
         await stopAll();
 
@@ -178,10 +180,9 @@ async function main(): Promise<void> {
             p99_ms: Number(median(samples[n].map((s) => s.p99Ms)).toFixed(3)),
             errors: samples[n].reduce((a, s) => a + s.errors, 0),
         }])) as Record<ServerName, { rps: number; p99_ms: number; errors: number }>;
-        const pairedRatio = (other: ServerName) =>
-            Number(median(samples.ours.map((s, round) => s.rps / samples[other][round].rps)).toFixed(3));
-        const oursOverBare = pairedRatio("bare");
-        const oursOverOriginal = pairedRatio("original");
+        const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+        const oursOverBare = ratio(figures.ours.rps, figures.bare.rps);
+        const oursOverOriginal = ratio(figures.ours.rps, figures.original.rps);
         const binaryBytes = fs.statSync(bins.ours).size;
 
         console.error("building the image for its size ...");
