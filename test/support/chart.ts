@@ -28,91 +28,91 @@ export type CiValueSet = "dev" | "staging" | "prod";
 export const CI_VALUE_SETS: readonly CiValueSet[] = ["dev", "staging", "prod"];
 
 export interface ObjectMeta {
-  readonly name: string;
-  readonly namespace?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly annotations?: Readonly<Record<string, string>>;
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** One rendered Kubernetes object. `spec` is loosely typed: specs assert on the fields they care about. */
 export interface ManifestObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: ObjectMeta;
-  readonly spec?: any;
-  readonly [field: string]: unknown;
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly metadata: ObjectMeta;
+    readonly spec?: any;
+    readonly [field: string]: unknown;
 }
 
 export interface RenderOptions {
-  /** @default "hello" */
-  readonly releaseName?: string;
-  /** @default "default" */
-  readonly namespace?: string;
-  /** @default KUBE_VERSION */
-  readonly kubeVersion?: string;
+    /** @default "hello" */
+    readonly releaseName?: string;
+    /** @default "default" */
+    readonly namespace?: string;
+    /** @default KUBE_VERSION */
+    readonly kubeVersion?: string;
 }
 
 /** A helm or kube-score run that failed; `output` holds what the tool printed (stderr, then stdout). */
 export class ToolError extends Error {
-  constructor(
-    readonly tool: string,
-    readonly args: readonly string[],
-    readonly output: string,
-  ) {
-    super(`${tool} ${args.join(" ")} failed:\n${output}`);
-    this.name = "ToolError";
-  }
+    constructor(
+        readonly tool: string,
+        readonly args: readonly string[],
+        readonly output: string,
+    ) {
+        super(`${tool} ${args.join(" ")} failed:\n${output}`);
+        this.name = "ToolError";
+    }
 }
 
 interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
+    readonly code: number;
+    readonly stdout: string;
+    readonly stderr: string;
 }
 
 function run(tool: string, args: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") {
-        reject(
-          new Error(
-            `${tool} is not on PATH: run npm test, or put the pinned tools on PATH with PATH="$(scripts/tools.sh):$PATH"`,
-          ),
-        );
-      } else {
-        reject(err);
-      }
+    return new Promise((resolve, reject) => {
+        const child = spawn(tool, args, { stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.on("error", (err: NodeJS.ErrnoException) => {
+            if (err.code === "ENOENT") {
+                reject(
+                    new Error(
+                        `${tool} is not on PATH: run npm test, or put the pinned tools on PATH with PATH="$(scripts/tools.sh):$PATH"`,
+                    ),
+                );
+            } else {
+                reject(err);
+            }
+        });
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        child.stdin.end(input ?? "");
     });
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? "");
-  });
 }
 
 /** Writes `values` to a temporary file, calls `use` with its path, removes the file. */
 async function withValuesFile<T>(values: object, use: (file: string) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "go-service-values-"));
-  try {
-    const file = path.join(dir, "values.json"); // JSON is YAML
-    await fs.writeFile(file, JSON.stringify(values));
-    return await use(file);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "go-service-values-"));
+    try {
+        const file = path.join(dir, "values.json"); // JSON is YAML
+        await fs.writeFile(file, JSON.stringify(values));
+        return await use(file);
+    } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+    }
 }
 
 /** Parses a multi-document YAML stream into objects, skipping empty documents. */
 export function parseManifests(yamlText: string): ManifestObject[] {
-  return parseAllDocuments(yamlText)
-    .map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0].message}`);
-      return doc.toJS() as ManifestObject | null;
-    })
-    .filter((obj): obj is ManifestObject => obj !== null);
+    return parseAllDocuments(yamlText)
+        .map((doc) => {
+            if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0].message}`);
+            return doc.toJS() as ManifestObject | null;
+        })
+        .filter((obj): obj is ManifestObject => obj !== null);
 }
 
 /**
@@ -120,22 +120,22 @@ export function parseManifests(yamlText: string): ManifestObject[] {
  * Rejects with a ToolError carrying helm's message when the schema or a template refuses the values.
  */
 export async function helmTemplate(values: object, opts: RenderOptions = {}): Promise<ManifestObject[]> {
-  return withValuesFile(values, async (file) => {
-    const args = [
-      "template",
-      opts.releaseName ?? "hello",
-      CHART_DIR,
-      "--namespace",
-      opts.namespace ?? "default",
-      "--kube-version",
-      opts.kubeVersion ?? KUBE_VERSION,
-      "--values",
-      file,
-    ];
-    const res = await run("helm", args);
-    if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
-    return parseManifests(res.stdout);
-  });
+    return withValuesFile(values, async (file) => {
+        const args = [
+            "template",
+            opts.releaseName ?? "hello",
+            CHART_DIR,
+            "--namespace",
+            opts.namespace ?? "default",
+            "--kube-version",
+            opts.kubeVersion ?? KUBE_VERSION,
+            "--values",
+            file,
+        ];
+        const res = await run("helm", args);
+        if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
+        return parseManifests(res.stdout);
+    });
 }
 
 /**
@@ -143,22 +143,22 @@ export async function helmTemplate(values: object, opts: RenderOptions = {}): Pr
  * the offending value) when linting fails.
  */
 export async function helmLint(values: object, opts: RenderOptions = {}): Promise<string> {
-  return withValuesFile(values, async (file) => {
-    const args = [
-      "lint",
-      CHART_DIR,
-      "--strict",
-      "--namespace",
-      opts.namespace ?? "default",
-      "--kube-version",
-      opts.kubeVersion ?? KUBE_VERSION,
-      "--values",
-      file,
-    ];
-    const res = await run("helm", args);
-    if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
-    return res.stdout;
-  });
+    return withValuesFile(values, async (file) => {
+        const args = [
+            "lint",
+            CHART_DIR,
+            "--strict",
+            "--namespace",
+            opts.namespace ?? "default",
+            "--kube-version",
+            opts.kubeVersion ?? KUBE_VERSION,
+            "--values",
+            file,
+        ];
+        const res = await run("helm", args);
+        if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
+        return res.stdout;
+    });
 }
 
 /**
@@ -167,40 +167,40 @@ export async function helmLint(values: object, opts: RenderOptions = {}): Promis
  * with the same values and helpers.
  */
 export async function helmNotes(values: object, opts: RenderOptions = {}): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "go-service-notes-"));
-  try {
-    const chart = path.join(dir, "go-service");
-    await fs.cp(CHART_DIR, chart, { recursive: true });
-    await fs.rename(path.join(chart, "templates", "NOTES.txt"), path.join(chart, "notes-under-test.txt"));
-    await fs.writeFile(
-      path.join(chart, "templates", "zz-notes-under-test.yaml"),
-      [
-        "apiVersion: v1",
-        "kind: ConfigMap",
-        "metadata:",
-        "  name: notes-under-test",
-        "data:",
-        '  notes: {{ tpl (.Files.Get "notes-under-test.txt") . | quote }}',
-        "",
-      ].join("\n"),
-    );
-    const file = path.join(dir, "values.json");
-    await fs.writeFile(file, JSON.stringify(values));
-    const args = ["template", opts.releaseName ?? "hello", chart, "--namespace", opts.namespace ?? "default",
-      "--kube-version", opts.kubeVersion ?? KUBE_VERSION, "--values", file,
-      "--show-only", "templates/zz-notes-under-test.yaml"];
-    const res = await run("helm", args);
-    if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
-    const [configMap] = parseManifests(res.stdout);
-    return (configMap.data as { notes: string }).notes;
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "go-service-notes-"));
+    try {
+        const chart = path.join(dir, "go-service");
+        await fs.cp(CHART_DIR, chart, { recursive: true });
+        await fs.rename(path.join(chart, "templates", "NOTES.txt"), path.join(chart, "notes-under-test.txt"));
+        await fs.writeFile(
+            path.join(chart, "templates", "zz-notes-under-test.yaml"),
+            [
+                "apiVersion: v1",
+                "kind: ConfigMap",
+                "metadata:",
+                "  name: notes-under-test",
+                "data:",
+                '  notes: {{ tpl (.Files.Get "notes-under-test.txt") . | quote }}',
+                "",
+            ].join("\n"),
+        );
+        const file = path.join(dir, "values.json");
+        await fs.writeFile(file, JSON.stringify(values));
+        const args = ["template", opts.releaseName ?? "hello", chart, "--namespace", opts.namespace ?? "default",
+            "--kube-version", opts.kubeVersion ?? KUBE_VERSION, "--values", file,
+            "--show-only", "templates/zz-notes-under-test.yaml"];
+        const res = await run("helm", args);
+        if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
+        const [configMap] = parseManifests(res.stdout);
+        return (configMap.data as { notes: string }).notes;
+    } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+    }
 }
 
 /** A representative value set from charts/go-service/ci/. */
 export async function ciValues(name: CiValueSet): Promise<Record<string, unknown>> {
-  return parse(await fs.readFile(path.join(CHART_DIR, "ci", `${name}-values.yaml`), "utf8")) as Record<string, unknown>;
+    return parse(await fs.readFile(path.join(CHART_DIR, "ci", `${name}-values.yaml`), "utf8")) as Record<string, unknown>;
 }
 
 /**
@@ -208,43 +208,43 @@ export async function ciValues(name: CiValueSet): Promise<Record<string, unknown
  * every default check, plus the optional checks below; a CPU limit is not required.
  */
 export const KUBE_SCORE_POLICY = {
-  kubernetesVersion: "v1.30",
-  enabledOptionalChecks: ["container-seccomp-profile", "container-ports-check", "container-memory-requests-equal-limits"],
-  ignoreContainerCpuLimit: true,
+    kubernetesVersion: "v1.30",
+    enabledOptionalChecks: ["container-seccomp-profile", "container-ports-check", "container-memory-requests-equal-limits"],
+    ignoreContainerCpuLimit: true,
 } as const;
 
 export interface KubeScoreOptions {
-  /**
-   * Fewest replicas a Deployment (or an HPA's minReplicas) may have without a finding. Lower it only for an
-   * environment that runs a single replica on purpose (dev).
-   * @default 2
-   */
-  readonly minReplicas?: number;
+    /**
+     * Fewest replicas a Deployment (or an HPA's minReplicas) may have without a finding. Lower it only for an
+     * environment that runs a single replica on purpose (dev).
+     * @default 2
+     */
+    readonly minReplicas?: number;
 }
 
 export type KubeScoreGrade = "CRITICAL" | "WARNING" | "ALMOST_OK";
 
 /** One failed kube-score check on one object. */
 export interface KubeScoreFinding {
-  /** `<Kind>/<name>` */
-  readonly object: string;
-  /** The check's id, as in `kube-score list`. */
-  readonly check: string;
-  readonly grade: KubeScoreGrade;
-  /** kube-score's explanations, `<summary>: <description>`. */
-  readonly comments: readonly string[];
+    /** `<Kind>/<name>` */
+    readonly object: string;
+    /** The check's id, as in `kube-score list`. */
+    readonly check: string;
+    readonly grade: KubeScoreGrade;
+    /** kube-score's explanations, `<summary>: <description>`. */
+    readonly comments: readonly string[];
 }
 
 interface KubeScoreCheckResult {
-  check: { id: string };
-  grade: number;
-  skipped: boolean;
-  comments: { path?: string; summary: string; description: string }[] | null;
+    check: { id: string };
+    grade: number;
+    skipped: boolean;
+    comments: { path?: string; summary: string; description: string }[] | null;
 }
 interface KubeScoreObjectResult {
-  type_meta: { kind: string };
-  object_meta: { name: string };
-  checks: KubeScoreCheckResult[];
+    type_meta: { kind: string };
+    object_meta: { name: string };
+    checks: KubeScoreCheckResult[];
 }
 
 const GRADES: Record<number, KubeScoreGrade> = { 1: "CRITICAL", 5: "WARNING", 7: "ALMOST_OK" };
@@ -254,58 +254,58 @@ const GRADES: Record<number, KubeScoreGrade> = { 1: "CRITICAL", 5: "WARNING", 7:
  * fully OK (skipped checks excluded). An empty array means a clean bill.
  */
 export async function kubeScore(
-  input: readonly ManifestObject[] | string,
-  opts: KubeScoreOptions = {},
+    input: readonly ManifestObject[] | string,
+    opts: KubeScoreOptions = {},
 ): Promise<KubeScoreFinding[]> {
-  const yamlText =
-    typeof input === "string" ? input : input.map((obj) => `---\n${JSON.stringify(obj)}\n`).join("");
-  const minReplicas = String(opts.minReplicas ?? 2);
-  const args = [
-    "score",
-    "--output-format",
-    "json",
-    "--kubernetes-version",
-    KUBE_SCORE_POLICY.kubernetesVersion,
-    "--min-replicas-deployment",
-    minReplicas,
-    "--min-replicas-hpa",
-    minReplicas,
-    ...KUBE_SCORE_POLICY.enabledOptionalChecks.flatMap((id) => ["--enable-optional-test", id]),
-    ...(KUBE_SCORE_POLICY.ignoreContainerCpuLimit ? ["--ignore-container-cpu-limit"] : []),
-    "-",
-  ];
-  const res = await run("kube-score", args, yamlText);
-  // kube-score exits 1 when it finds a critical issue; the JSON report is complete either way.
-  if (res.code !== 0 && res.code !== 1) throw new ToolError("kube-score", args, res.stderr + res.stdout);
-  let report: KubeScoreObjectResult[];
-  try {
-    report = JSON.parse(res.stdout) as KubeScoreObjectResult[];
-  } catch {
-    throw new ToolError("kube-score", args, res.stderr + res.stdout);
-  }
-  return report.flatMap((obj) =>
-    obj.checks
-      .filter((c) => !c.skipped && c.grade < 10)
-      .map((c) => ({
-        object: `${obj.type_meta.kind}/${obj.object_meta.name}`,
-        check: c.check.id,
-        grade: GRADES[c.grade] ?? "CRITICAL",
-        comments: (c.comments ?? []).map((m) => `${m.summary}: ${m.description}`),
-      })),
-  );
+    const yamlText =
+        typeof input === "string" ? input : input.map((obj) => `---\n${JSON.stringify(obj)}\n`).join("");
+    const minReplicas = String(opts.minReplicas ?? 2);
+    const args = [
+        "score",
+        "--output-format",
+        "json",
+        "--kubernetes-version",
+        KUBE_SCORE_POLICY.kubernetesVersion,
+        "--min-replicas-deployment",
+        minReplicas,
+        "--min-replicas-hpa",
+        minReplicas,
+        ...KUBE_SCORE_POLICY.enabledOptionalChecks.flatMap((id) => ["--enable-optional-test", id]),
+        ...(KUBE_SCORE_POLICY.ignoreContainerCpuLimit ? ["--ignore-container-cpu-limit"] : []),
+        "-",
+    ];
+    const res = await run("kube-score", args, yamlText);
+    // kube-score exits 1 when it finds a critical issue; the JSON report is complete either way.
+    if (res.code !== 0 && res.code !== 1) throw new ToolError("kube-score", args, res.stderr + res.stdout);
+    let report: KubeScoreObjectResult[];
+    try {
+        report = JSON.parse(res.stdout) as KubeScoreObjectResult[];
+    } catch {
+        throw new ToolError("kube-score", args, res.stderr + res.stdout);
+    }
+    return report.flatMap((obj) =>
+        obj.checks
+            .filter((c) => !c.skipped && c.grade < 10)
+            .map((c) => ({
+                object: `${obj.type_meta.kind}/${obj.object_meta.name}`,
+                check: c.check.id,
+                grade: GRADES[c.grade] ?? "CRITICAL",
+                comments: (c.comments ?? []).map((m) => `${m.summary}: ${m.description}`),
+            })),
+    );
 }
 
 /** The one object of `kind` (and `name`, when given); throws naming what is there otherwise. */
 export function findObject(manifests: readonly ManifestObject[], kind: string, name?: string): ManifestObject {
-  const matches = manifests.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  if (matches.length !== 1) {
-    const present = manifests.map((o) => `${o.kind}/${o.metadata.name}`).join(", ");
-    throw new Error(`expected one ${kind}${name ? `/${name}` : ""}, found ${matches.length} among: ${present}`);
-  }
-  return matches[0];
+    const matches = manifests.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+    if (matches.length !== 1) {
+        const present = manifests.map((o) => `${o.kind}/${o.metadata.name}`).join(", ");
+        throw new Error(`expected one ${kind}${name ? `/${name}` : ""}, found ${matches.length} among: ${present}`);
+    }
+    return matches[0];
 }
 
 /** Whether an object of `kind` was rendered. */
 export function hasObject(manifests: readonly ManifestObject[], kind: string): boolean {
-  return manifests.some((o) => o.kind === kind);
+    return manifests.some((o) => o.kind === kind);
 }
