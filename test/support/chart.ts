@@ -12,16 +12,14 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
+import * as render from "../../policy/render";
 
 /** The chart's directory. */
 export const CHART_DIR = path.resolve(__dirname, "../../charts/go-service");
 
-/**
- * The Kubernetes version renders and lints target: the oldest the chart supports (Chart.yaml `kubeVersion`).
- * Always passed explicitly: a `go install`ed helm assumes Kubernetes v1.20 and would refuse the chart.
- */
-export const KUBE_VERSION = "1.30.0";
+/** The Kubernetes version renders and lints target: the one the policy pack renders for (the chart's oldest). */
+export const KUBE_VERSION = render.KUBE_VERSION;
 
 /** The names of the representative value sets in charts/go-service/ci/ (`<name>-values.yaml`). */
 export type CiValueSet = "dev" | "staging" | "prod";
@@ -107,35 +105,21 @@ async function withValuesFile<T>(values: object, use: (file: string) => Promise<
 
 /** Parses a multi-document YAML stream into objects, skipping empty documents. */
 export function parseManifests(yamlText: string): ManifestObject[] {
-    return parseAllDocuments(yamlText)
-        .map((doc) => {
-            if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0].message}`);
-            return doc.toJS() as ManifestObject | null;
-        })
-        .filter((obj): obj is ManifestObject => obj !== null);
+    return render.parseManifests(yamlText) as ManifestObject[];
 }
 
 /**
- * `helm template` with `values` over the chart's defaults.
- * Rejects with a ToolError carrying helm's message when the schema or a template refuses the values.
+ * `helm template` with `values` over the chart's defaults, exactly as the policy pack renders a release.
+ * Rejects with helm's message when the schema or a template refuses the values.
  */
 export async function helmTemplate(values: object, opts: RenderOptions = {}): Promise<ManifestObject[]> {
-    return withValuesFile(values, async (file) => {
-        const args = [
-            "template",
-            opts.releaseName ?? "hello",
-            CHART_DIR,
-            "--namespace",
-            opts.namespace ?? "default",
-            "--kube-version",
-            opts.kubeVersion ?? KUBE_VERSION,
-            "--values",
-            file,
-        ];
-        const res = await run("helm", args);
-        if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
-        return parseManifests(res.stdout);
-    });
+    const text = await render.helmTemplate({
+        chartDir: CHART_DIR,
+        releaseName: opts.releaseName ?? "hello",
+        namespace: opts.namespace ?? "default",
+        values,
+    }, opts.kubeVersion ?? KUBE_VERSION);
+    return parseManifests(text);
 }
 
 /**
