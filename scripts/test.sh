@@ -27,5 +27,5 @@ suite "Go service: vet and tests (race detector)"
 suite "TypeScript: type check"
 npx tsc --noEmit -p .
 
-suite "mocha: program, stacks, chart, image"
-npx mocha
+suite "mocha: settings, program, chart, image, monitoring, policy, workflows"
+npx mocha 'test/**/*.test.ts'
