@@ -172,3 +172,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestTheTimeoutsHoldOnServedConnections(t *testing.T) {
+	s, err := New(Options{Metrics: mustMetrics(t), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.http.ReadHeaderTimeout = 300 * time.Millisecond // the production 5s, shortened for the test
+	base, _, _ := startServe(t, s)
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n") // headers never finished
+	_ = c.SetReadDeadline(start.Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("a client that never finished its headers was not cut: %v", err)
+	}
+	if took, most := time.Since(start), s.http.ReadHeaderTimeout+DeadlineResolution+200*time.Millisecond; took > most {
+		t.Errorf("cut after %v, want at most ReadHeaderTimeout + DeadlineResolution (+ slack) = %v", took, most)
+	}
+}

@@ -20,6 +20,10 @@ const (
 	WriteTimeout      = 10 * time.Second
 	IdleTimeout       = 60 * time.Second
 	MaxHeaderBytes    = 16 << 10
+
+	// DeadlineResolution is how late past a timeout a connection may be cut: the deadlines behind the timeouts are
+	// enforced by one sweep per resolution instead of a runtime timer per connection (see internal/deadline).
+	DeadlineResolution = 250 * time.Millisecond
 )
 
 // Options are the dependencies of the server, passed in explicitly.
