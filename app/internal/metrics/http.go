@@ -10,6 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// epoch is the origin of request timings: time.Since(epoch) reads only the monotonic clock, which costs half of
+// time.Now (wall and monotonic) on the hot path.
+var epoch = time.Now()
+
 // Unmatched is the handler label of requests that matched no route (404, 405): unknown paths must not create series.
 const Unmatched = "unmatched"
 
@@ -68,7 +72,7 @@ func (h *HTTP) Instrument(label string, next http.Handler) http.Handler {
 		duration: h.m.duration.MustCurryWith(prometheus.Labels{"handler": label}),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := time.Since(epoch)
 		h.m.inFlight.Add(1)
 		defer h.m.inFlight.Add(-1)
 
@@ -82,7 +86,7 @@ func (h *HTTP) Instrument(label string, next http.Handler) http.Handler {
 		}
 		s := rt.series(methodLabel(r.Method), status)
 		s.requests.Inc()
-		s.duration.Observe(time.Since(start).Seconds())
+		s.duration.Observe((time.Since(epoch) - start).Seconds())
 
 		*rec = recorder{}
 		h.recorders.Put(rec)
