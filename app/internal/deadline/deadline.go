@@ -74,8 +74,8 @@ func (l *listener) sweep() {
 		}
 		for c := range l.conns {
 			c.mu.Lock()
-			c.expire(&c.read, n, c.TCPConn.SetReadDeadline)
-			c.expire(&c.write, n, c.TCPConn.SetWriteDeadline)
+			c.read.expire(n, c.TCPConn.SetReadDeadline)
+			c.write.expire(n, c.TCPConn.SetWriteDeadline)
 			c.mu.Unlock()
 		}
 		l.mu.Unlock()
@@ -147,8 +147,8 @@ func (c *conn) set(d *direction, t time.Time, real func(time.Time) error) error 
 	return nil
 }
 
-// expire enforces d's deadline if it passed by now. Called with c.mu held.
-func (c *conn) expire(d *direction, now int64, real func(time.Time) error) {
+// expire enforces d's deadline on real if it passed by now. Called with the connection's mu held.
+func (d *direction) expire(now int64, real func(time.Time) error) {
 	if old := d.v.Load(); old != 0 && old&enforced == 0 && old <= now && d.v.CompareAndSwap(old, old|enforced) {
 		_ = real(time.Unix(0, old))
 	}

@@ -16,16 +16,22 @@ import (
 // client's.
 func pair(t *testing.T, resolution time.Duration) (server net.Conn, client net.Conn) {
 	t.Helper()
-	ln := listen(t, resolution)
+	return connect(t, listen(t, resolution))
+}
+
+// connect dials ln and accepts the connection; both ends close when the test ends.
+func connect(t *testing.T, ln net.Listener) (server net.Conn, client net.Conn) {
+	t.Helper()
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = client.Close() })
 	server, err = ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = client.Close(); _ = server.Close() })
+	t.Cleanup(func() { _ = server.Close() })
 	return server, client
 }
 
@@ -190,15 +196,7 @@ func TestSetDeadlineSetsBoth(t *testing.T) {
 
 func TestClosedConnectionsLeaveTheSweepAndRefuseDeadlines(t *testing.T) {
 	ln := listen(t, 20*time.Millisecond)
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	server, _ := connect(t, ln)
 	l := ln.(*listener)
 	if n := tracked(l); n != 1 {
 		t.Fatalf("%d connections in the sweep, want 1", n)
@@ -221,24 +219,12 @@ func tracked(l *listener) int {
 }
 
 func TestDeadlinesOutliveTheListenerAndTheSweeperStopsWithTheLastConnection(t *testing.T) {
-	raw, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := Listener(raw, 10*time.Millisecond)
+	ln := listen(t, 10*time.Millisecond)
 	l := ln.(*listener)
 	if sweeping(l) {
 		t.Fatal("a listener without connections should not sweep")
 	}
-	client, err := net.Dial("tcp", raw.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	server, _ := connect(t, ln)
 	// A graceful shutdown closes the listener first; the connections it accepted still have their timeouts.
 	if err := ln.Close(); err != nil {
 		t.Fatal(err)
@@ -246,7 +232,7 @@ func TestDeadlinesOutliveTheListenerAndTheSweeperStopsWithTheLastConnection(t *t
 	if err := server.SetReadDeadline(time.Now().Add(30 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	err, _ = readErr(t, server)
+	err, _ := readErr(t, server)
 	assertTimeout(t, err)
 
 	_ = server.Close()
