@@ -15,8 +15,8 @@ import (
 // readiness fails, the drain delay passes while the listener still accepts, then http.Server.Shutdown closes the
 // listener and waits up to the shutdown timeout for in-flight requests. It returns nil after a clean shutdown.
 //
-// The connections' deadlines, which carry the server's timeouts, are enforced by internal/deadline within
-// DeadlineResolution: net/http moves them several times per request, and runtime timers made that 8% of a request.
+// The connections' deadlines, which carry the server's timeouts, are enforced by internal/deadline (see
+// DeadlineResolution).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(deadline.Listener(ln, DeadlineResolution)) }()
