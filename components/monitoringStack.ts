@@ -11,6 +11,23 @@ export const KUBE_PROMETHEUS_STACK = {
     repo: "https://prometheus-community.github.io/helm-charts",
 } as const;
 
+/** Where Helm fetches a chart: a name in a chart repository, or a full `oci://` reference. */
+export interface ChartSource {
+    readonly chart: string;
+    readonly repositoryOpts?: { readonly repo: string };
+}
+
+/**
+ * kube-prometheus-stack's chart from its own repository, or from a mirror: another Helm repository
+ * (`http(s)://...`, the chart under the same name) or an OCI registry path (`oci://host/path`, the chart pushed
+ * there as `<path>/kube-prometheus-stack`). The version is pinned either way.
+ */
+export function monitoringChartSource(mirror?: string): ChartSource {
+    const { chart, repo } = KUBE_PROMETHEUS_STACK;
+    if (mirror?.startsWith("oci://")) return { chart: `${mirror.replace(/\/+$/, "")}/${chart}` };
+    return { chart, repositoryOpts: { repo: mirror ?? repo } };
+}
+
 /** Fixed release name: Service names such as `kube-prometheus-stack-grafana` derive from it. */
 export const MONITORING_RELEASE = "kube-prometheus-stack";
 const GRAFANA_ADMIN_SECRET = "grafana-admin";
@@ -73,9 +90,14 @@ export interface MonitoringStackArgs {
     readonly alertWebhookUrl?: pulumi.Input<string>;
     /**
      * Seconds the install or upgrade may take before Helm rolls it back.
-     * @default 900
+     * @default 600
      */
     readonly timeoutSeconds?: number;
+    /**
+     * A mirror of the chart's repository: `http(s)://...` or `oci://...` (see {@link monitoringChartSource}).
+     * @default the chart's own repository
+     */
+    readonly chartMirror?: string;
 }
 
 /**
@@ -236,9 +258,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(name, {
             name: MONITORING_RELEASE,
-            chart: KUBE_PROMETHEUS_STACK.chart,
+            ...monitoringChartSource(args.chartMirror),
             version: KUBE_PROMETHEUS_STACK.version,
-            repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo },
             namespace: namespace.metadata.name,
             values: buildMonitoringValues({
                 profile: args.profile,
@@ -248,7 +269,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
             }),
             atomic: true,
             cleanupOnFail: true,
-            timeout: args.timeoutSeconds ?? 900,
+            timeout: args.timeoutSeconds ?? 600,
             maxHistory: 10,
         }, { parent: this, dependsOn });
 

@@ -25,8 +25,12 @@ export interface ServiceImageArgs {
     readonly platform?: string;
     /** Version stamped into the binary (`build_info{version}`). */
     readonly version: string;
-    /** Source revision stamped into the binary (`build_info{commit}`). */
-    readonly commit: string;
+    /**
+     * The source revision: its commit, stamped into the binary (`build_info{commit}`), and its time, stamped on every
+     * timestamp of the image (`SOURCE_DATE_EPOCH`), so that the same source and build arguments give the same digest.
+     * {@link sourceRevision} reads both from git.
+     */
+    readonly revision: SourceRevision;
     /**
      * Registry credentials; the password is kept secret. Without them the docker CLI's own login is used.
      * @default undefined
@@ -61,7 +65,8 @@ export function buildImageArgs(args: ServiceImageArgs): docker.ImageArgs {
             args: {
                 ...args.buildArgs,
                 VERSION: args.version,
-                COMMIT: args.commit,
+                COMMIT: args.revision.commit,
+                SOURCE_DATE_EPOCH: String(args.revision.time),
                 // Publish BuildKit's cache metadata inside the image, so the next build can use it.
                 BUILDKIT_INLINE_CACHE: "1",
             },
@@ -75,14 +80,27 @@ export function buildImageArgs(args: ServiceImageArgs): docker.ImageArgs {
     };
 }
 
-/** The source revision of the checkout the program runs from, or "unknown" outside git. */
-export function sourceCommit(dir: string): string {
-    if (process.env.GIT_COMMIT) return process.env.GIT_COMMIT;
+/** A source revision: the commit and its time (seconds since the epoch). */
+export interface SourceRevision {
+    readonly commit: string;
+    readonly time: number;
+}
+
+/**
+ * The last commit that changed `dir` (the build context), not the checkout's HEAD: a commit elsewhere in the repository
+ * leaves the image, and its digest, as they were. Outside git: commit "unknown" at time 0.
+ */
+export function sourceRevision(dir: string): SourceRevision {
     try {
-        return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+        const out = execFileSync("git", ["log", "-1", "--format=%h %ct", "--abbrev=12", "--", "."], {
+            cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"],
+        }).trim();
+        const [commit, time] = out.split(" ");
+        if (commit && /^[0-9]+$/.test(time ?? "")) return { commit, time: Number(time) };
     } catch {
-        return "unknown";
+        // not a git checkout, or no git
     }
+    return { commit: "unknown", time: 0 };
 }
 
 /** Builds the service's image from source and pushes it; exposes the digest reference to deploy. */

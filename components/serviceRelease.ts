@@ -1,12 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import { ImageReference, parseImageRef } from "./imageReference";
+import { SERVICE_CHART, chartChecksum, projectPath, readChartYaml } from "./localChart";
 import { securedNamespace } from "./namespace";
 
-/** The chart every service of this kind installs, relative to the project directory. */
-export const SERVICE_CHART = "./charts/go-service";
 
 /** How the service runs: the subset of a stack's settings the chart needs. */
 export interface ServiceSpec {
@@ -36,20 +33,6 @@ export interface ServiceSpec {
     readonly ingressNamespaces: readonly string[];
     /** Namespace of the Prometheus that scrapes the service. */
     readonly monitoringNamespace: string;
-}
-
-/** The image to run, by digest. */
-export interface ImageReference<T = string> {
-    readonly repository: string;
-    /** `sha256:<64 hex>`. */
-    readonly digest: T;
-}
-
-/** Splits `repo@sha256:...` into repository and digest; anything else is a programming error. */
-export function parseImageRef(ref: string): ImageReference {
-    const match = /^([^@\s]+)@(sha256:[0-9a-f]{64})$/.exec(ref);
-    if (!match) throw new Error(`expected an image reference by digest (repo@sha256:<64 hex>), got "${ref}"`);
-    return { repository: match[1], digest: match[2] };
 }
 
 /**
@@ -95,20 +78,6 @@ export function buildServiceValues<T>(spec: ServiceSpec, image: ImageReference<T
         serviceMonitor: { enabled: true, interval: "30s" },
         podAnnotations: opts.chartChecksum ? { "hello.platform/chart-checksum": opts.chartChecksum } : {},
     };
-}
-
-/** sha256 over a chart directory's file names and contents. */
-export function chartChecksum(dir: string): string {
-    const hash = createHash("sha256");
-    const walk = (d: string) => {
-        for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-            const full = path.join(d, entry.name);
-            if (entry.isDirectory()) walk(full);
-            else hash.update(path.relative(dir, full)).update("\0").update(fs.readFileSync(full)).update("\0");
-        }
-    };
-    walk(dir);
-    return hash.digest("hex").slice(0, 16);
 }
 
 /** Inputs of {@link ServiceRelease}. */
@@ -171,14 +140,22 @@ export class ServiceRelease extends pulumi.ComponentResource {
         }
 
         const digest = pulumi.output(args.imageRef).apply((ref) => parseImageRef(ref).digest);
+        const chartDir = projectPath(SERVICE_CHART);
         this.release = new k8s.helm.v3.Release(name, {
             name: releaseName,
             chart: SERVICE_CHART,
+            // Stated, not left to the provider: while any value is unknown (the image being built) its check reports
+            // the version of a local chart as "", which a preview shows as a change and the chart policy refuses.
+            version: readChartYaml(chartDir).version,
             namespace: namespace.metadata.name,
             values: buildServiceValues(args.spec, { repository: args.repository, digest }, {
                 pullSecretName: pullSecret ? `${releaseName}-pull` : undefined,
-                chartChecksum: chartChecksum(SERVICE_CHART),
+                chartChecksum: chartChecksum(chartDir),
             }),
+            // Keeps a value that is unknown in a preview (the digest of the image this run builds) as unknown: without
+            // it the provider's check drops the key, and the preview shows the digest deleted. The program never
+            // passes null, so Helm's meaning of null (delete the chart's default) never applies.
+            allowNullValues: true,
             atomic: true,
             cleanupOnFail: true,
             timeout: args.timeoutSeconds ?? 300,

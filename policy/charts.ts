@@ -4,8 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { PROJECT_DIR } from "./render";
+import { PROJECT_DIR } from "../components/localChart";
 
 /** A chart from a chart repository (or an OCI registry). */
 export interface RemoteChart {
@@ -56,14 +55,4 @@ export function chartSource(chart: string, repo: string | undefined, projectDir 
 /** The approved local chart at `dir`, if any. */
 export function approvedLocalChart(dir: string, projectDir = PROJECT_DIR): LocalChart | undefined {
     return APPROVED_LOCAL_CHARTS.find((c) => path.resolve(projectDir, c.path) === dir);
-}
-
-/** `name` and `version` from a chart directory's Chart.yaml, or undefined when there is none. */
-export function readChartYaml(dir: string): { readonly name?: string; readonly version?: string } | undefined {
-    try {
-        const doc = parse(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8")) as { name?: unknown; version?: unknown };
-        return { name: doc?.name === undefined ? undefined : String(doc.name), version: doc?.version === undefined ? undefined : String(doc.version) };
-    } catch {
-        return undefined;
-    }
 }

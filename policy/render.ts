@@ -13,11 +13,6 @@ import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "./workloads";
 
-/**
- * The project the pack guards: the pack lives in its `policy/` folder, and a release's local chart path
- * (`./charts/go-service`) is relative to the project, where the program runs.
- */
-export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /**
  * The Kubernetes version renders target: the oldest the service chart supports (its Chart.yaml `kubeVersion`).

@@ -4,6 +4,8 @@
  * a reviewer can act on (field paths as in the manifest), never the values of secrets.
  */
 
+import { IMAGE_BY_DIGEST } from "../components/imageReference";
+
 /** A Kubernetes object as a policy sees it: the program's inputs, or a rendered manifest. */
 export interface KubeObject {
     readonly apiVersion?: string;
@@ -139,12 +141,9 @@ export function resourceProblems(podSpec: any): string[] {
     return problems;
 }
 
-/** An image reference that names its content: `<repository>@sha256:<64 hex>` (a tag may precede the digest). */
-export const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
-
 export function imageProblems(podSpec: any): string[] {
     return containersOf(podSpec)
-        .filter(({ container }) => typeof container.image !== "string" || !DIGEST_REF.test(container.image))
+        .filter(({ container }) => typeof container.image !== "string" || !IMAGE_BY_DIGEST.test(container.image))
         .map(({ label, container }) =>
             `${label}: image "${String(container.image)}" must be pinned by digest (<repository>@sha256:<64 hex>), not a tag`);
 }

@@ -28,7 +28,8 @@ export const BASE_DEFAULTS: Defaults = {
     allowLoadBalancer: false,
     ingressClassName: "nginx",
     ingressNamespaces: ["ingress-nginx"],
-    helmTimeout: 300,
+    // Both releases: kube-prometheus-stack's first install pulls about ten images.
+    helmTimeout: 600,
     monitoringNamespace: "monitoring",
     alertmanager: true,
     controlPlaneMonitoring: true,
@@ -79,7 +80,6 @@ export const ENVIRONMENT_DEFAULTS: { readonly [E in Environment]: Defaults } = {
         prometheusCpuRequest: "500m",
         prometheusMemoryRequest: "2Gi",
         prometheusMemoryLimit: "4Gi",
-        helmTimeout: 600,
     },
 };
 

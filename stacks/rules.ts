@@ -76,6 +76,13 @@ export function checkRules(s: StackSettings, key: (k: SettingKey) => string): Ru
         });
     }
 
+    if (s.environment !== "dev" && s.monitoringChartRepository?.startsWith("http://")) {
+        errors.push({
+            key: key("monitoringChartRepository"), value: s.monitoringChartRepository,
+            message: `a chart fetched over plain HTTP can be altered on the way into ${s.environment}; use https:// or oci://`,
+        });
+    }
+
     if (prod) {
         if (!s.autoscaling && s.replicas < 2) {
             errors.push({

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { LATENCY_BUCKET_BOUNDARIES, MIN_OBJECTIVE } from "../monitoring/slo";
+import { IMAGE_BY_DIGEST } from "../components/imageReference";
 
 /** How Pulumi stores a key: every config value reaches a program as a string, decoded by its kind. */
 export type ConfigKind = "string" | "integer" | "number" | "boolean" | "array";
@@ -56,6 +57,14 @@ const wholeNumber = (min: number, max: number) =>
         .min(min, { error: `must be a whole number from ${min} to ${max}` })
         .max(max, { error: `must be a whole number from ${min} to ${max}` });
 const flag = z.boolean({ error: "must be true or false" });
+/** A base image from a mirror: what the Dockerfile pins, in another registry, still by digest. */
+const mirroredImage = z.string().regex(IMAGE_BY_DIGEST, {
+    error: "must be an image by digest such as mirror.example.com/library/golang:1.26.8@sha256:<64 hex digits>",
+});
+/** A Helm chart repository, or an OCI registry path that holds the chart. */
+const chartRepository = z.string().regex(/^(https?|oci):\/\/[a-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, {
+    error: "must be a Helm repository URL (https://charts.example.com/prometheus-community) or an OCI registry path (oci://registry.example.com/charts)",
+});
 // Below 1 - 1/14.4 a 14.4x burn rate needs more than all requests to fail: the page alert could never fire.
 const objectivePercent = (() => {
     const min = Math.ceil(MIN_OBJECTIVE * 10000) / 100;
@@ -95,12 +104,14 @@ export const SETTINGS = {
     registryPassword: setting("string", z.string().min(1, { error: "must not be empty" }),
         "Password or token for the registry. Secret only.", true),
     prebuiltImage: setting("string",
-        z.string().regex(/^[a-z0-9.-]+(:[0-9]{1,5})?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/, {
-            error: "must be an image by digest: <registry>/<imageName>@sha256:<64 hex digits>",
-        }),
+        z.string().regex(IMAGE_BY_DIGEST, { error: "must be an image by digest: <registry>/<imageName>@sha256:<64 hex digits>" }),
         "An image already built, scanned and signed (by CI) to deploy instead of building one; by digest."),
     platform: setting("string", z.enum(["linux/amd64", "linux/arm64"], { error: "must be linux/amd64 or linux/arm64" }),
         "Platform the image is built for."),
+    builderImage: setting("string", mirroredImage,
+        "Go toolchain image the build compiles in, from a mirror; by digest. Unset: app/Dockerfile's pinned golang image."),
+    runtimeImage: setting("string", mirroredImage,
+        "Base image the service runs on, from a mirror; by digest. Unset: app/Dockerfile's pinned distroless image."),
 
     // The service.
     logLevel: setting("string", z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" }),
@@ -124,10 +135,14 @@ export const SETTINGS = {
     ingressNamespaces: setting("array",
         z.array(dnsLabel, { error: "must be a list of namespace names, e.g. [ingress-nginx]" }),
         "Namespaces allowed to reach the service port besides monitoring (the ingress controller's)."),
-    helmTimeout: setting("integer", wholeNumber(60, 3600), "Seconds a Helm install or upgrade may take before it is rolled back."),
+    helmTimeout: setting("integer", wholeNumber(60, 3600),
+        "Seconds an install or upgrade of either Helm release (the service, kube-prometheus-stack) may take before it is rolled back."),
 
     // Monitoring.
     monitoringNamespace: setting("string", dnsLabel, "Namespace of kube-prometheus-stack."),
+    monitoringChartRepository: setting("string", chartRepository,
+        "Mirror of kube-prometheus-stack's chart: a Helm repository (http(s)://...) or an OCI registry path (oci://...) " +
+        "holding the same chart at the pinned version. Unset: the chart's own repository."),
     alertmanager: setting("boolean", flag, "Run Alertmanager."),
     controlPlaneMonitoring: setting("boolean", flag,
         "Scrape etcd, scheduler, controller manager and kube-proxy (kind binds them to localhost: off in dev)."),
@@ -170,8 +185,9 @@ const shape = Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].schema]
 
 /** Keys that may stay unset once defaults are applied. */
 const OPTIONAL_KEYS = [
-    "registryUsername", "registryPassword", "prebuiltImage", "cpuLimit", "ingressHost", "storageClass",
-    "grafanaHost", "grafanaAdminPassword", "alertWebhookUrl", "runbookBaseUrl",
+    "registryUsername", "registryPassword", "prebuiltImage", "builderImage", "runtimeImage", "cpuLimit",
+    "ingressHost", "storageClass", "monitoringChartRepository", "grafanaHost", "grafanaAdminPassword",
+    "alertWebhookUrl", "runbookBaseUrl",
 ] as const satisfies readonly SettingKey[];
 type OptionalKey = (typeof OPTIONAL_KEYS)[number];
 export function isOptional(key: SettingKey): boolean {

@@ -6,11 +6,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { buildAlertmanagerConfig, buildMonitoringValues, monitoringPodSecurity, MonitoringProfile } from "../components/monitoringStack";
+import { execFileSync } from "child_process";
+import {
+    buildAlertmanagerConfig, buildMonitoringValues, KUBE_PROMETHEUS_STACK, monitoringChartSource, monitoringPodSecurity,
+    MonitoringProfile,
+} from "../components/monitoringStack";
 import { podSecurityLabels } from "../components/namespace";
-import { buildImageArgs } from "../components/serviceImage";
+import { buildImageArgs, sourceRevision } from "../components/serviceImage";
 import { dashboardConfigMap } from "../components/serviceMonitoring";
-import { buildServiceValues, chartChecksum, parseImageRef, ServiceSpec } from "../components/serviceRelease";
+import { parseImageRef } from "../components/imageReference";
+import { chartChecksum } from "../components/localChart";
+import { buildServiceValues, ServiceSpec } from "../components/serviceRelease";
 import { helmTemplate, kubeScore } from "./support/chart";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -83,11 +89,16 @@ describe("chartChecksum", function () {
 });
 
 describe("buildImageArgs", function () {
-    it("tags the build, stamps version and commit, and reuses the previous push as BuildKit cache", function () {
-        const args = buildImageArgs({ context: "./app", repository: "ghcr.io/acme/hello", tag: "prod", version: "1.2.3", commit: "abc123" });
+    it("tags the build, stamps version, commit and the commit's time, and reuses the previous push as BuildKit cache", function () {
+        const args = buildImageArgs({
+            context: "./app", repository: "ghcr.io/acme/hello", tag: "prod", version: "1.2.3",
+            revision: { commit: "abc123", time: 1764115200 },
+        });
         assert.strictEqual(args.imageName, "ghcr.io/acme/hello:prod");
         const build = args.build as { args: Record<string, string>; cacheFrom: { images: string[] }; dockerfile: string; platform: string };
-        assert.deepStrictEqual(build.args, { VERSION: "1.2.3", COMMIT: "abc123", BUILDKIT_INLINE_CACHE: "1" });
+        assert.deepStrictEqual(build.args, {
+            VERSION: "1.2.3", COMMIT: "abc123", SOURCE_DATE_EPOCH: "1764115200", BUILDKIT_INLINE_CACHE: "1",
+        });
         assert.deepStrictEqual(build.cacheFrom.images, ["ghcr.io/acme/hello:prod"]);
         assert.strictEqual(build.dockerfile, "./app/Dockerfile");
         assert.strictEqual(build.platform, "linux/amd64");
@@ -96,12 +107,61 @@ describe("buildImageArgs", function () {
 
     it("passes base image overrides for a mirrored build, but never lets them replace version or commit", function () {
         const args = buildImageArgs({
-            context: "./app", repository: "r/hello", tag: "t", version: "1.0.0", commit: "c",
-            buildArgs: { BUILDER_IMAGE: "mirror/golang@sha256:1", VERSION: "spoofed" },
+            context: "./app", repository: "r/hello", tag: "t", version: "1.0.0", revision: { commit: "c", time: 0 },
+            buildArgs: { BUILDER_IMAGE: "mirror/golang@sha256:1", VERSION: "spoofed", SOURCE_DATE_EPOCH: "1" },
         });
         const build = args.build as { args: Record<string, string> };
         assert.strictEqual(build.args.BUILDER_IMAGE, "mirror/golang@sha256:1");
         assert.strictEqual(build.args.VERSION, "1.0.0");
+        assert.strictEqual(build.args.SOURCE_DATE_EPOCH, "0");
+    });
+});
+
+describe("sourceRevision", function () {
+    let repo: string;
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8" }).trim();
+    /** A commit of everything, made at `time` (seconds since the epoch). */
+    const commitAt = (time: number, message: string) => {
+        git("add", ".");
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", message],
+            { cwd: repo, env: { ...process.env, GIT_COMMITTER_DATE: `${time} +0000` } });
+    };
+    before(function () {
+        repo = fs.mkdtempSync(path.join(os.tmpdir(), "revision-"));
+        git("init", "-q");
+        fs.mkdirSync(path.join(repo, "app"));
+        fs.writeFileSync(path.join(repo, "app", "main.go"), "package main\n");
+        commitAt(1700000000, "app");
+        fs.writeFileSync(path.join(repo, "README.md"), "docs\n");
+        commitAt(1800000000, "docs");
+    });
+    after(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+    it("is the last commit that changed the build context, so a commit elsewhere leaves the image as it was", function () {
+        const appCommit = git("log", "-1", "--format=%h", "--abbrev=12", "--", "app");
+        assert.deepStrictEqual(sourceRevision(path.join(repo, "app")), { commit: appCommit, time: 1700000000 });
+        assert.notStrictEqual(appCommit, git("rev-parse", "--short=12", "HEAD"));
+    });
+
+    it("is commit \"unknown\" at time 0 outside git", function () {
+        assert.deepStrictEqual(sourceRevision(os.tmpdir()), { commit: "unknown", time: 0 });
+    });
+});
+
+describe("monitoringChartSource", function () {
+    it("takes the chart from its own repository unless a mirror is set", function () {
+        assert.deepStrictEqual(monitoringChartSource(),
+            { chart: "kube-prometheus-stack", repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo } });
+    });
+
+    it("takes the same chart from a Helm repository mirror", function () {
+        assert.deepStrictEqual(monitoringChartSource("https://charts.example.com/prometheus-community"),
+            { chart: "kube-prometheus-stack", repositoryOpts: { repo: "https://charts.example.com/prometheus-community" } });
+    });
+
+    it("names the chart inside an OCI registry path, which takes no repository option", function () {
+        assert.deepStrictEqual(monitoringChartSource("oci://registry.example.com/charts/"),
+            { chart: "oci://registry.example.com/charts/kube-prometheus-stack" });
     });
 });
 

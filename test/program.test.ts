@@ -3,7 +3,10 @@
  * they hang together, the values each Helm release gets, and that no secret is ever plaintext.
  */
 import * as assert from "assert";
+import { SERVICE_CHART, projectPath, readChartYaml } from "../components/localChart";
 import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../components/monitoringStack";
+import { sourceRevision } from "../components/serviceImage";
+import { loadSettings } from "../stacks/load";
 import { helmTemplate, kubeScore } from "./support/chart";
 import { CapturedResource, ProgramRun, TEST_SECRETS, isSecretValue, runProgram, stackConfig } from "../scripts/lib/program";
 
@@ -11,6 +14,7 @@ const STACKS = ["dev", "staging", "prod"] as const;
 type Stack = (typeof STACKS)[number];
 
 const K8S = "kubernetes:";
+const APP_REVISION = sourceRevision(projectPath("app"));
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /** What the platform team sets once per stack with `pulumi config set --secret` (dev needs none). */
@@ -104,6 +108,13 @@ describe("the program under mocks, for each committed stack", function () {
                 }
             });
 
+            it("records no kubeconfig path, and names the cluster by the stack's context", function () {
+                // A path would differ between a laptop and CI, and the same stack would preview as changed.
+                const provider = one(run, "pulumi:providers:kubernetes").inputs;
+                assert.strictEqual(provider.kubeconfig, "");
+                assert.strictEqual(provider.clusterIdentifier, stackConfig(stack).values["hello-service:kubeContext"]);
+            });
+
             it("makes the service release, PrometheusRule and dashboards wait for kube-prometheus-stack (its CRDs)", function () {
                 const monitoringRelease = urnOf(run, one(run, RELEASE, "monitoring"));
                 for (const r of [
@@ -125,23 +136,33 @@ describe("the program under mocks, for each committed stack", function () {
                 assert.strictEqual(image.inputs.imageName.split(":").pop(), stack, "the pushed tag is the stack's moving tag");
             });
 
-            it("builds the image from app/ with version, commit and cache source", function () {
+            it("builds the image from app/ with version, the last commit that changed app/, its time, and cache source", function () {
                 const { build } = one(run, "docker:index/image:Image").inputs;
                 assert.strictEqual(build.context, "./app");
                 assert.strictEqual(build.platform, "linux/amd64");
                 assert.match(build.args.VERSION, /^[0-9]+\.[0-9]+\.[0-9]+$/);
-                assert.ok(build.args.COMMIT.length > 0);
+                assert.deepStrictEqual({ COMMIT: build.args.COMMIT, SOURCE_DATE_EPOCH: Number(build.args.SOURCE_DATE_EPOCH) },
+                    { COMMIT: APP_REVISION.commit, SOURCE_DATE_EPOCH: APP_REVISION.time });
+                assert.strictEqual(build.args.BUILDER_IMAGE, undefined, "the Dockerfile's pinned bases, unless mirrored");
                 assert.deepStrictEqual(build.cacheFrom.images, [one(run, "docker:index/image:Image").inputs.imageName]);
             });
 
-            it("installs the chart with a fixed release name, atomically, with bounded history", function () {
+            it("installs the chart with a fixed release name and its version, atomically, with bounded history", function () {
                 const release = one(run, RELEASE, "hello").inputs;
                 assert.strictEqual(release.name, "hello");
                 assert.strictEqual(release.chart, "./charts/go-service");
+                assert.strictEqual(release.version, readChartYaml(projectPath(SERVICE_CHART)).version);
                 assert.strictEqual(release.atomic, true);
                 assert.strictEqual(release.cleanupOnFail, true);
-                assert.ok(release.timeout >= 300);
                 assert.strictEqual(release.maxHistory, 10);
+                assert.strictEqual(release.allowNullValues, true, "an unknown digest stays unknown in a preview");
+            });
+
+            it("gives both releases the stack's helmTimeout", function () {
+                const { settings } = loadSettings(stackConfig(stack, { values: valuesFor(stack), secrets: secretsFor(stack) }));
+                for (const release of byType(run, RELEASE)) {
+                    assert.strictEqual(release.inputs.timeout, settings.helmTimeout, release.name);
+                }
             });
 
             it("creates the service namespace with Pod Security Standards restricted enforced", function () {
@@ -315,6 +336,33 @@ describe("the program with an image CI already built, scanned and signed", funct
         assert.strictEqual(run.outputs.imageRef.value, ref);
         const values = releaseValues(run, "hello");
         assert.deepStrictEqual(values.image, { repository: "ghcr.io/acme/hello", digest: `sha256:${"c".repeat(64)}` });
+    });
+});
+
+describe("the program with mirrors for everything it downloads", function () {
+    const digest = `sha256:${"d".repeat(64)}`;
+    const mirrors = {
+        "hello-service:monitoringChartRepository": "oci://registry.example.com/charts",
+        "hello-service:builderImage": `registry.example.com/library/golang:1.26.8@${digest}`,
+        "hello-service:runtimeImage": `registry.example.com/distroless/static-debian13:nonroot@${digest}`,
+    };
+    let run: ProgramRun;
+    before(async function () {
+        run = await runProgram(stackConfig("prod", { values: { ...mirrors, ...valuesFor("prod") }, secrets: TEST_SECRETS }));
+        assert.strictEqual(run.error, undefined);
+    });
+
+    it("installs the same kube-prometheus-stack version from the OCI mirror", function () {
+        const release = one(run, RELEASE, "monitoring").inputs;
+        assert.strictEqual(release.chart, "oci://registry.example.com/charts/kube-prometheus-stack");
+        assert.strictEqual(release.version, KUBE_PROMETHEUS_STACK.version);
+        assert.strictEqual(release.repositoryOpts, undefined);
+    });
+
+    it("builds on the mirrored base images", function () {
+        const { args } = one(run, "docker:index/image:Image").inputs.build;
+        assert.strictEqual(args.BUILDER_IMAGE, mirrors["hello-service:builderImage"]);
+        assert.strictEqual(args.RUNTIME_IMAGE, mirrors["hello-service:runtimeImage"]);
     });
 });
 

@@ -84,6 +84,10 @@ describe("stack settings", function () {
             ["an autoscaler target out of range", "prod", { autoscalingTargetCpu: "100" }, /^hello-service:autoscalingTargetCpu = 100: must be a whole number from 10 to 95$/],
             ["a prebuilt image named by tag", "staging", { prebuiltImage: "ghcr.io/acme/hello:1.0" }, /^hello-service:prebuiltImage = "ghcr.io\/acme\/hello:1.0": must be an image by digest: <registry>\/<imageName>@sha256:<64 hex digits>$/],
             ["a runbook base that is not a URL", "dev", { runbookBaseUrl: "github.com/acme" }, /^hello-service:runbookBaseUrl = "github.com\/acme": must be an http\(s\) URL/],
+            ["a mirrored base image by tag", "prod", { builderImage: "mirror.example.com/library/golang:1.26.8" }, /^hello-service:builderImage = "mirror.example.com\/library\/golang:1.26.8": must be an image by digest such as mirror.example.com\/library\/golang:1.26.8@sha256:<64 hex digits>$/],
+            ["a mirrored runtime image with a short digest", "dev", { runtimeImage: "mirror.example.com/distroless/static@sha256:abc" }, /^hello-service:runtimeImage = .*: must be an image by digest/],
+            ["a chart mirror without a scheme", "staging", { monitoringChartRepository: "charts.example.com/prometheus-community" }, /^hello-service:monitoringChartRepository = "charts.example.com\/prometheus-community": must be a Helm repository URL \(https:\/\/charts.example.com\/prometheus-community\) or an OCI registry path \(oci:\/\/registry.example.com\/charts\)$/],
+            ["a chart mirror on a file path", "dev", { monitoringChartRepository: "file:///srv/charts" }, /^hello-service:monitoringChartRepository = "file:\/\/\/srv\/charts": must be a Helm repository URL/],
         ];
         for (const [what, stack, values, expected] of cases) {
             it(`rejects ${what}`, function () {
@@ -151,12 +155,27 @@ describe("stack settings", function () {
             ["kind's registry in prod", "prod", { registry: "kind-registry:5000" }, /^hello-service:registry = "kind-registry:5000": prod needs a registry/],
             ["no Alertmanager in prod", "prod", { alertmanager: "false" }, /^hello-service:alertmanager = false: prod needs Alertmanager/],
             ["a LoadBalancer in prod that is not explicitly allowed", "prod", { serviceType: "LoadBalancer" }, /^hello-service:serviceType = "LoadBalancer": a LoadBalancer in prod is a public endpoint: set allowLoadBalancer: true/],
+            ["a chart mirror over plain HTTP outside dev", "staging", { monitoringChartRepository: "http://charts.internal/prometheus-community" }, /^hello-service:monitoringChartRepository = "http:\/\/charts.internal\/prometheus-community": a chart fetched over plain HTTP can be altered on the way into staging; use https:\/\/ or oci:\/\/$/],
         ];
         for (const [what, stack, values, expected] of cases) {
             it(`rejects ${what}`, function () {
                 rejects(stack, values, expected);
             });
         }
+
+        it("accepts mirrors for the chart and the base images, by digest, and a plain HTTP chart mirror in dev only", function () {
+            const digest = `sha256:${"b".repeat(64)}`;
+            const prod = load("prod", {
+                monitoringChartRepository: "oci://registry.example.com/charts",
+                builderImage: `registry.example.com/library/golang:1.26.8@${digest}`,
+                runtimeImage: `registry.example.com/distroless/static-debian13:nonroot@${digest}`,
+            }).settings;
+            assert.strictEqual(prod.monitoringChartRepository, "oci://registry.example.com/charts");
+            assert.strictEqual(prod.runtimeImage, `registry.example.com/distroless/static-debian13:nonroot@${digest}`);
+            assert.strictEqual(load("dev", { monitoringChartRepository: "http://127.0.0.1:8879" }).settings.monitoringChartRepository,
+                "http://127.0.0.1:8879");
+            assert.strictEqual(load("staging", {}).settings.monitoringChartRepository, undefined, "unset: the chart's own repository");
+        });
 
         it("accepts a LoadBalancer in prod once allowLoadBalancer says so, and in dev without it", function () {
             assert.strictEqual(load("prod", { serviceType: "LoadBalancer", allowLoadBalancer: "true" }).settings.serviceType, "LoadBalancer");

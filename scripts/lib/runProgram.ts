@@ -70,7 +70,10 @@ async function main(): Promise<ProgramRun> {
 
     let program: Record<string, unknown>;
     try {
-        program = require(path.join(input.dir, "index"));
+        // The entry point is the program as a function (an older checkout's may be the program itself), as the Pulumi
+        // CLI runs it.
+        const main = require(path.join(input.dir, "index")) as Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+        program = typeof main === "function" ? await main() : main;
     } catch (err) {
         await pulumi.runtime.disconnect().catch(() => undefined);
         return { resources, outputs: {}, warnings, error: (err as Error).message };
