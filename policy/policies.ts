@@ -14,11 +14,11 @@ import {
     ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType,
 } from "@pulumi/policy";
 import {
-    APPROVED_LOCAL_CHARTS, APPROVED_REMOTE_CHARTS, approvedLocalChart, chartSource, readChartYaml,
+    APPROVED_LOCAL_CHARTS, APPROVED_REMOTE_CHARTS, approvedLocalChart, chartSource,
 } from "./charts";
+import { PROJECT_DIR, readChartYaml } from "../components/localChart";
 import { ENVIRONMENT_SCHEMA, EnvironmentConfig, resolveEnvironment, stackOfUrn } from "./environment";
-import { ReleaseProps, ReleaseView, isUnknown, unproxied, viewRelease } from "./releases";
-import { PROJECT_DIR } from "./render";
+import { ReleaseProps, ReleaseView, isUnknown, previewWithUnknowns, unproxied, viewRelease } from "./releases";
 import { findSecrets } from "./secrets";
 import {
     KubeObject, autoscalerOf, describeObject, imageProblems, podSecurityProblems, podSpecOf, replicasOf,
@@ -354,8 +354,19 @@ export const noSecretsInHelmValues: ResourceValidationPolicy = {
     }),
 };
 
-/** Why a release's chart is not an approved chart at its approved version (pure; `projectDir` holds local charts). */
-export function chartPinProblems(release: ReleaseProps & { readonly version?: string }, projectDir = PROJECT_DIR): string[] {
+/** Config of pinned-helm-charts: the mirrors the platform team approved for a stack (policy/config/<stack>.json). */
+export interface ChartPinConfig {
+    /** Chart name → the one other repository it may come from: a Helm repository URL or an `oci://` registry path. */
+    readonly mirrors?: Readonly<Record<string, string>>;
+}
+
+const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
+
+/**
+ * Why a release's chart is not an approved chart at its approved version (pure; `projectDir` holds local charts). A
+ * chart from a repository comes from its approved repository, or from the mirror `config` names for it.
+ */
+export function chartPinProblems(release: ReleaseProps, config: ChartPinConfig = {}, projectDir = PROJECT_DIR): string[] {
     const chart = String(release.chart ?? "");
     const version = release.version;
     const source = chartSource(chart, release.repositoryOpts?.repo, projectDir);
@@ -366,8 +377,11 @@ export function chartPinProblems(release: ReleaseProps & { readonly version?: st
             return [`chart "${chart}" is not approved (approved: ${names}); a new chart is added to policy/charts.ts with the platform team`];
         }
         const problems: string[] = [];
-        if (source.repo !== approved.repo) {
-            problems.push(`chart "${chart}" must come from ${approved.repo} (repositoryOpts.repo is ${source.repo ?? "unset"})`);
+        const mirror = config.mirrors?.[approved.name];
+        const allowed = [approved.repo, ...(mirror ? [mirror] : [])].map(withoutTrailingSlash);
+        if (!allowed.includes(withoutTrailingSlash(source.repo ?? ""))) {
+            problems.push(`chart "${chart}" must come from ${allowed.join(" or its approved mirror ")} (its repository is ` +
+                `${source.repo ?? "unset"}); a mirror is approved per stack in policy/config/<stack>.json (mirrors)`);
         }
         if (version !== approved.version) {
             problems.push(`chart "${chart}" must be pinned to the approved version ${approved.version} (version is ` +
@@ -380,12 +394,13 @@ export function chartPinProblems(release: ReleaseProps & { readonly version?: st
         return [`local chart "${chart}" is not approved (approved: ${APPROVED_LOCAL_CHARTS.map((c) => c.path).join(", ")})`];
     }
     const problems: string[] = [];
-    const actual = readChartYaml(source.dir)?.version;
+    const actual = readChartYaml(source.dir).version;
     if (actual !== approved.version) {
         problems.push(`chart ${approved.path} is version ${actual ?? "unknown (no Chart.yaml)"}, the approved version is ` +
             `${approved.version}: approve the new version in policy/charts.ts with the platform team`);
     }
-    if (version !== undefined && version !== approved.version) {
+    // "" is not a version: it is how the provider reports a local chart it did not load in this preview.
+    if (version !== undefined && !previewWithUnknowns(release) && version !== approved.version) {
         problems.push(`version ${version} does not match the approved version ${approved.version} of ${approved.path}`);
     }
     return problems;
@@ -395,8 +410,18 @@ export const pinnedHelmCharts: ResourceValidationPolicy = {
     name: "pinned-helm-charts",
     description: "Every helm.v3.Release installs a chart the platform team approved, at the approved version (policy/charts.ts): an upgrade is a reviewed change, never a side effect of a repository update.",
     enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            mirrors: {
+                type: "object",
+                description: "Chart name → the mirror (Helm repository URL or oci:// registry path) this stack may install it from, as its hello-service:monitoringChartRepository says.",
+                additionalProperties: { type: "string", pattern: "^(https?|oci)://" },
+                default: {},
+            },
+        },
+    },
     validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
-        for (const problem of chartPinProblems(unproxied(release) as ReleaseProps & { version?: string })) {
+        for (const problem of chartPinProblems(unproxied(release) as ReleaseProps, args.getConfig<ChartPinConfig>())) {
             report(`release "${release.name ?? args.name}": ${problem}`);
         }
     }),

@@ -3,8 +3,9 @@
  * installs. For a chart in this repository, the policies render it with the release's values and check what comes
  * out; a chart from a repository cannot be rendered here, so its values are checked instead.
  */
+import { PROJECT_DIR } from "../components/localChart";
 import { chartSource } from "./charts";
-import { PROJECT_DIR, Rendered, renderChart } from "./render";
+import { Rendered, renderChart } from "./render";
 
 // The engine's markers for values not known until deploy time, as @pulumi/policy hands them to policies.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -31,12 +32,27 @@ export function unproxied<T>(value: T): T {
 export const PREVIEW_DIGEST = `sha256:${"0".repeat(64)}`;
 
 /**
+ * Whether the release's inputs are the provider's shape of a preview in which some input is not known yet. For a
+ * local chart the Kubernetes provider then skips loading the chart, and reports its `version` as "" (a release the
+ * program gives a version never has ""); without `allowNullValues` it also drops an unknown value's key from the
+ * values, so an image being built in this run has no `image.digest` at all (../shared/fixtures/real-preview).
+ */
+export function previewWithUnknowns(release: ReleaseProps): boolean {
+    return release.version === "";
+}
+
+/**
  * The release's values ready to render. An unknown image digest (the image is built only on `pulumi up`) becomes a
  * placeholder, so a preview still checks everything else; the policies run again on `pulumi up` with the real one.
+ * `digestPending` says that a missing `image.digest` is such an unknown one the provider dropped.
  * Any other unknown is read through the proxy, so the engine reports that the policy could not run in this preview.
  */
-export function valuesForRender(values: unknown): unknown {
-    const rawValues = unproxied(values);
+export function valuesForRender(values: unknown, digestPending = false): unknown {
+    let rawValues = unproxied(values) as { image?: Record<string, unknown> } | undefined;
+    const image = rawValues?.image;
+    if (digestPending && image && typeof image === "object" && image.digest === undefined) {
+        rawValues = { ...rawValues, image: { ...image, digest: PREVIEW_DIGEST } };
+    }
     const walk = (node: unknown, route: (string | number)[]): unknown => {
         if (isUnknown(node)) {
             if (route[route.length - 1] === "digest") return PREVIEW_DIGEST;
@@ -61,6 +77,7 @@ export type ReleaseView =
 /** The release's inputs a policy reads. */
 export interface ReleaseProps {
     readonly chart?: string;
+    readonly version?: string;
     readonly name?: string;
     readonly namespace?: string;
     readonly values?: Record<string, unknown>;
@@ -79,7 +96,7 @@ export async function viewRelease(release: ReleaseProps, resourceName: string, p
         chartDir: source.dir,
         releaseName: name,
         namespace: release.namespace ?? "default",
-        values: valuesForRender(release.values),
+        values: valuesForRender(release.values, previewWithUnknowns(release)),
     });
     return { kind: "local", chart, label: `release "${name}" (${chart} rendered with its values)`, rendered };
 }

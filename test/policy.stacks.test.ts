@@ -124,6 +124,16 @@ describe("the policy config of each stack (policy/config/<stack>.json)", functio
         }
     });
 
+    it("approves exactly the chart mirror the stack file names, and none where it names none", function () {
+        for (const file of stackFiles) {
+            const raw = readStackFile(path.join(ROOT, file));
+            const { settings } = loadSettings(raw);
+            const mirrors = (packConfig(raw.stack)["pinned-helm-charts"]?.mirrors ?? {}) as Record<string, string>;
+            const expected = settings.monitoringChartRepository === undefined ? {} : { "kube-prometheus-stack": settings.monitoringChartRepository };
+            assert.deepStrictEqual(mirrors, expected, `${raw.stack}: policy/config/${raw.stack}.json mirrors`);
+        }
+    });
+
     it("only sets properties the policies declare, with the declared types", function () {
         const matches = (schema: PolicyConfigJSONSchema, value: unknown): boolean => {
             if (schema.enum && !schema.enum.includes(value as never)) return false;

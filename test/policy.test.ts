@@ -196,6 +196,53 @@ describe("the policy pack", function () {
         });
     });
 
+    describe("GIVEN the service release's inputs as the real engine handed them to the pack (test/fixtures/real-preview)", function () {
+        const release = (file: string, edit: (inputs: any) => void = () => undefined): TestResource => {
+            const step = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "real-preview", file), "utf8"));
+            edit(step.newState.inputs);
+            return { type: RELEASE, name: "hello", inputs: step.newState.inputs, stack: "dev" };
+        };
+        const mandatory = POLICIES.filter((p) => p.enforcementLevel === "mandatory");
+        const verdicts = async (resource: TestResource) => {
+            const found: string[] = [];
+            for (const policy of mandatory) {
+                const outcome = await runPolicy(policy, resource, DEV);
+                found.push(...outcome.violations.map((v) => `${policy.name}: ${v}`));
+                found.push(...outcome.unknownDuringPreview.map((v) => `${policy.name} could not run: ${v}`));
+            }
+            return found;
+        };
+
+        it("WHEN the first preview builds the image (digest key dropped, version \"\") THEN every mandatory policy passes", async function () {
+            const resource = release("first-preview.json");
+            assert.strictEqual((resource.inputs as any).values.image.digest, undefined, "the provider dropped the unknown digest");
+            assert.strictEqual((resource.inputs as any).version, "");
+            assert.deepStrictEqual(await verdicts(resource), []);
+        });
+
+        it("WHEN a source change rebuilds the image THEN every mandatory policy passes", async function () {
+            assert.deepStrictEqual(await verdicts(release("source-change-preview.json")), []);
+        });
+
+        it("WHEN nothing changed (digest known, version 0.1.0) THEN every mandatory policy passes", async function () {
+            assert.deepStrictEqual(await verdicts(release("no-change-preview.json")), []);
+        });
+
+        it("WHEN everything is known but the digest is missing THEN the tag the chart falls back to is refused", async function () {
+            const resource = release("no-change-preview.json", (inputs) => delete inputs.values.image.digest);
+            assertViolation(await runPolicy(imagesByDigest, resource, DEV),
+                /Deployment hello\/hello: container "go-service": image "registry\.local:5000\/hello:0\.1\.0" must be pinned by digest/);
+        });
+
+        it("WHEN the program keeps the unknown digest (allowNullValues) and states the version THEN every mandatory policy passes", async function () {
+            const resource = release("first-preview.json", (inputs) => {
+                inputs.values.image.digest = UNKNOWN;
+                inputs.version = "0.1.0";
+            });
+            assert.deepStrictEqual(await verdicts(resource), []);
+        });
+    });
+
     describe("pod-security-restricted (mandatory)", function () {
         it("GIVEN a workload that meets restricted THEN it passes", async function () {
             assertPasses(await runPolicy(podSecurityRestricted, deployment()));
@@ -451,6 +498,28 @@ describe("the policy pack", function () {
                 /version is unset, which installs whatever is latest/);
         });
 
+        it("GIVEN kube-prometheus-stack from the mirror the stack's policy config approves THEN it passes, from any other it is refused", async function () {
+            const mirrored = { "pinned-helm-charts": { mirrors: { "kube-prometheus-stack": "oci://registry.example.com/charts" } } };
+            const fromOci = monitoringRelease(monitoringValues(), {
+                chart: "oci://registry.example.com/charts/kube-prometheus-stack", repositoryOpts: undefined,
+            });
+            assertPasses(await runPolicy(pinnedHelmCharts, fromOci, mirrored));
+            assertViolation(await runPolicy(pinnedHelmCharts, fromOci, PROD),
+                /chart "oci:\/\/registry\.example\.com\/charts\/kube-prometheus-stack" must come from https:\/\/prometheus-community\.github\.io\/helm-charts \(its repository is oci:\/\/registry\.example\.com\/charts\); a mirror is approved per stack in policy\/config\/<stack>\.json \(mirrors\)/);
+            const fromHttp = monitoringRelease(monitoringValues(), { repositoryOpts: { repo: "https://charts.example.com/prometheus-community/" } });
+            assertPasses(await runPolicy(pinnedHelmCharts, fromHttp,
+                { "pinned-helm-charts": { mirrors: { "kube-prometheus-stack": "https://charts.example.com/prometheus-community" } } }));
+            assertViolation(await runPolicy(pinnedHelmCharts, fromHttp, mirrored),
+                /must come from https:\/\/prometheus-community\.github\.io\/helm-charts or its approved mirror oci:\/\/registry\.example\.com\/charts/);
+        });
+
+        it("GIVEN an approved mirror THEN it still holds the chart to the approved version", async function () {
+            const mirrored = { "pinned-helm-charts": { mirrors: { "kube-prometheus-stack": "https://charts.example.com" } } };
+            assertViolation(await runPolicy(pinnedHelmCharts,
+                monitoringRelease(monitoringValues(), { repositoryOpts: { repo: "https://charts.example.com" }, version: "99.0.0" }), mirrored),
+                /must be pinned to the approved version 88\.5\.0 \(version is 99\.0\.0\)/);
+        });
+
         it("GIVEN a chart nobody approved THEN it is refused", async function () {
             assertViolation(await runPolicy(pinnedHelmCharts, monitoringRelease({}, { chart: "redis", repositoryOpts: { repo: "https://charts.example.com" } })),
                 /chart "redis" is not approved/);
@@ -465,7 +534,7 @@ describe("the policy pack", function () {
             const chartDir = path.join(project, "charts", "go-service");
             fs.mkdirSync(chartDir, { recursive: true });
             fs.writeFileSync(path.join(chartDir, "Chart.yaml"), "apiVersion: v2\nname: go-service\nversion: 9.9.9\n");
-            assert.deepStrictEqual(chartPinProblems({ chart: APPROVED_LOCAL_CHARTS[0].path }, project), [
+            assert.deepStrictEqual(chartPinProblems({ chart: APPROVED_LOCAL_CHARTS[0].path }, {}, project), [
                 `chart ./charts/go-service is version 9.9.9, the approved version is ${APPROVED_LOCAL_CHARTS[0].version}: approve the new version in policy/charts.ts with the platform team`,
             ]);
         });
