@@ -83,6 +83,7 @@ export = async function helloService() {
         spec: settings,
         pullCredentials: credentials,
         timeoutSeconds: settings.helmTimeout,
+        kubeContext: settings.kubeContext,
         monitoringStack: monitoring,
     }, { providers: [cluster] });
 

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ImageReference, parseImageRef } from "./imageReference";
 import { SERVICE_CHART, chartChecksum, projectPath, readChartYaml } from "./localChart";
+import { watchRollout } from "./rolloutDiagnostics";
 import { securedNamespace } from "./namespace";
 
 
@@ -109,6 +110,12 @@ export interface ServiceReleaseArgs {
      * @default 300
      */
     readonly timeoutSeconds?: number;
+    /**
+     * The kubeconfig context of the stack's provider. Given, `pulumi up` reports why the release's pods are not
+     * becoming ready (the namespace's Warning events) while Helm waits, instead of only Helm's timeout at the end.
+     * @default undefined: only Helm's result
+     */
+    readonly kubeContext?: string;
 }
 
 /** The service installed from `charts/go-service` as a Helm release, pinned to an image digest. */
@@ -161,6 +168,18 @@ export class ServiceRelease extends pulumi.ComponentResource {
             timeout: args.timeoutSeconds ?? 300,
             maxHistory: 10,
         }, { parent: this, dependsOn: [args.monitoringStack, ...(pullSecret ? [pullSecret] : [])] });
+
+        if (args.kubeContext !== undefined && !pulumi.runtime.isDryRun()) {
+            const release = this.release;
+            watchRollout({
+                context: args.kubeContext,
+                namespace: args.namespace,
+                release: releaseName,
+                until: new Promise((resolve) => release.status.apply(resolve)),
+                timeoutMs: (args.timeoutSeconds ?? 300) * 1000,
+                report: (line) => void pulumi.log.warn(line, release),
+            });
+        }
 
         this.namespace = namespace.metadata.name;
         this.serviceName = releaseName; // the chart names its objects after the release

@@ -12,6 +12,7 @@ import {
     MonitoringProfile,
 } from "../components/monitoringStack";
 import { podSecurityLabels } from "../components/namespace";
+import { ClusterEvent, rolloutProblems, watchRollout } from "../components/rolloutDiagnostics";
 import { buildImageArgs, sourceRevision } from "../components/serviceImage";
 import { dashboardConfigMap } from "../components/serviceMonitoring";
 import { parseImageRef } from "../components/imageReference";
@@ -220,5 +221,72 @@ describe("buildAlertmanagerConfig", function () {
     it("drops the always-firing Watchdog and re-sends critical alerts hourly", function () {
         assert.deepStrictEqual(config.route.routes[0], { receiver: "null", matchers: ['alertname = "Watchdog"'] });
         assert.strictEqual(config.route.routes[1].repeat_interval, "1h");
+    });
+});
+
+describe("rolloutProblems", function () {
+    const since = new Date("2026-11-26T10:00:00Z");
+    const warning = (name: string, reason: string, message: string, at = "2026-11-26T10:00:05Z"): ClusterEvent => ({
+        type: "Warning", reason, message, lastTimestamp: at, involvedObject: { kind: "Pod", name, namespace: "hello" },
+    });
+
+    it("names the release's object, the reason and the message, once, oldest first", function () {
+        const events = [
+            warning("hello-7d9c-x2x", "FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.", "2026-11-26T10:00:09Z"),
+            warning("hello-7d9c-x2x", "FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.", "2026-11-26T10:00:09Z"),
+            warning("hello-7d9c-abc", "Failed", "Error: ErrImagePull", "2026-11-26T10:00:02Z"),
+        ];
+        assert.deepStrictEqual(rolloutProblems(events, { release: "hello", since }), [
+            "Pod hello/hello-7d9c-abc: Failed: Error: ErrImagePull",
+            "Pod hello/hello-7d9c-x2x: FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu.",
+        ]);
+    });
+
+    it("leaves out other objects, normal events and what happened before the deploy", function () {
+        const events = [
+            warning("helloworld-1", "BackOff", "another release"),
+            warning("redis-0", "BackOff", "another workload"),
+            { ...warning("hello-1", "Scheduled", "fine"), type: "Normal" },
+            warning("hello-1", "BackOff", "an old crash", "2026-11-26T09:59:00Z"),
+        ];
+        assert.deepStrictEqual(rolloutProblems(events, { release: "hello", since }), []);
+    });
+});
+
+describe("watchRollout", function () {
+    const fresh = (reason: string): ClusterEvent => ({
+        type: "Warning", reason, message: "m", lastTimestamp: new Date(Date.now() + 1000), involvedObject: { kind: "Pod", name: "hello-1" },
+    });
+
+    it("reports each new problem once while the release is not ready, and stops when it is", async function () {
+        const polls: ClusterEvent[][] = [[fresh("FailedScheduling")], [fresh("FailedScheduling"), fresh("BackOff")], [fresh("Unhealthy")]];
+        let ready!: () => void;
+        const until = new Promise<void>((resolve) => (ready = resolve));
+        const lines: string[] = [];
+        let calls = 0;
+        const { done } = watchRollout({
+            context: "unused", namespace: "hello", release: "hello", until, timeoutMs: 10_000, pollMs: 5,
+            report: (line) => lines.push(line),
+            listEvents: async () => {
+                const events = polls[Math.min(calls++, polls.length - 1)];
+                if (calls === 3) ready();
+                return events;
+            },
+        });
+        await done;
+        assert.deepStrictEqual(lines, ["Pod hello-1: FailedScheduling: m", "Pod hello-1: BackOff: m"]);
+    });
+
+    it("ends quietly when the cluster cannot be read, and never after Helm's timeout", async function () {
+        const lines: string[] = [];
+        await watchRollout({
+            context: "unused", namespace: "hello", release: "hello", until: new Promise(() => undefined), timeoutMs: 50, pollMs: 5,
+            report: (line) => lines.push(line), listEvents: async () => [fresh("BackOff")].filter(() => lines.length === 0),
+        }).done;
+        await watchRollout({
+            context: "unused", namespace: "hello", release: "hello", until: new Promise(() => undefined), timeoutMs: 10_000,
+            report: (line) => lines.push(line), listEvents: async () => { throw new Error("connection refused"); },
+        }).done;
+        assert.deepStrictEqual(lines, ["Pod hello-1: BackOff: m"]);
     });
 });
