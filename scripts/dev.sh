@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The dev stack on your machine: `npm run dev` (up) and `npm run dev:down` (down).
 #
-#   up      checks the prerequisites, creates the kind cluster "hello" with a registry on localhost:5001 if there
-#           is none, selects (or creates) the `dev` stack in a local file backend and runs `pulumi up`.
+#   up      checks the prerequisites (building the pinned kind and kubectl where missing), creates the kind cluster
+#           "hello" with a registry on localhost:5001 if there is none, selects (or creates) the `dev` stack in a
+#           local file backend and runs `pulumi up --refresh`.
 #           Extra arguments go to `pulumi up`, e.g. `npm run dev -- --yes`.
 #   down    destroys the dev stack, deletes the cluster and the registry.
 #   config DIR
@@ -25,7 +26,8 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Reports every missing prerequisite at once, with where to get it.
+# Reports every missing prerequisite at once, with where to get it. kind and kubectl are not prerequisites: a missing
+# one is built at the project's pinned version into the tool cache (scripts/tools.sh dev), which needs Go.
 check_prerequisites() {
   local missing=()
   command -v docker >/dev/null 2>&1 ||
@@ -33,16 +35,26 @@ check_prerequisites() {
   if command -v docker >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
     missing+=("docker: installed, but the daemon does not answer (docker info failed). Start Docker, or add yourself to the docker group.")
   fi
-  command -v kind >/dev/null 2>&1 ||
-    missing+=("kind: not found. Install it: go install sigs.k8s.io/kind@v0.29.0 (or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
-  command -v kubectl >/dev/null 2>&1 ||
-    missing+=("kubectl: not found. Install it: https://kubernetes.io/docs/tasks/tools/#kubectl")
+  if ! command -v kind >/dev/null 2>&1 || ! command -v kubectl >/dev/null 2>&1; then
+    command -v go >/dev/null 2>&1 ||
+      missing+=("go: not found, and kind or kubectl is missing: install Go 1.26 (https://go.dev/dl/) and npm run dev builds the pinned kind and kubectl, or install them yourself (kind v0.29.0, kubectl v1.34)")
+  fi
+  # A Pulumi CLI built from the Go module proxy lacks the Node.js language host that `pulumi up` of this folder needs.
   command -v pulumi >/dev/null 2>&1 ||
     missing+=("pulumi: not found. Install the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh (https://www.pulumi.com/docs/install/)")
   if (( ${#missing[@]} )); then
     echo "npm run dev needs ${#missing[@]} more thing(s):" >&2
     printf '  - %s\n' "${missing[@]}" >&2
     return 1
+  fi
+}
+
+# kind and kubectl: the machine's own, else the pinned builds from the tool cache.
+ensure_cluster_tools() {
+  if ! command -v kind >/dev/null 2>&1 || ! command -v kubectl >/dev/null 2>&1; then
+    say "building the pinned kind and kubectl (once per machine; scripts/tools.sh dev)"
+    PATH="$PATH:$("$root/scripts/tools.sh" dev)"
+    export PATH
   fi
 }
 
@@ -124,6 +136,7 @@ ensure_dependencies() {
 
 up() {
   check_prerequisites
+  ensure_cluster_tools
   ensure_dependencies
   local dir="$root/.dev"
   write_config "$dir"
@@ -132,11 +145,14 @@ up() {
   mkdir -p "$root/.pulumi"
   say "stack dev in $PULUMI_BACKEND_URL"
   pulumi stack select dev --create --secrets-provider passphrase
-  pulumi up --stack dev "$@"
+  # --refresh: a Helm release is compared with what Pulumi recorded, not with the cluster; refreshing first is what
+  # makes an up after `helm rollback` (or any change by hand) put the cluster back to what the code says.
+  pulumi up --refresh --stack dev "$@"
 }
 
 down() {
   check_prerequisites
+  ensure_cluster_tools
   ensure_dependencies
   if pulumi stack select dev >/dev/null 2>&1; then
     say "destroying the dev stack"
