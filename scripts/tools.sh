@@ -73,6 +73,26 @@ go_install() {
   link "$dir" "$name"
 }
 
+# pip_install NAME VERSION: a tool from PyPI (a binary wheel, no build) in a virtual environment of its own, keyed by
+# the interpreter that made it (the tool's entry point is a native binary: the environment survives once's move).
+# Where python3 cannot make one (Debian: python3-venv), the tool is left out with a warning: its spec then skips, or
+# fails under CI=true.
+pip_install() {
+  local name=$1 version=$2
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "tools.sh: $name $version left out: python3 with venv and ensurepip is needed (Debian: python3-venv)" >&2
+    return 0
+  fi
+  local dir
+  dir=$(build_dir "$name" "$version" "$(python3 -c 'import sys; print(sys.executable, sys.version)')")
+  make_venv() {
+    python3 -m venv "$out"
+    "$out/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary=:all: "$name==$version"
+  }
+  once "$name" "$version" 1 "$dir" make_venv
+  link "$dir/bin" "$name"
+}
+
 # wrapper_key NAME: the wrapper module's files, which shape its build.
 wrapper_key() {
   (cd "$wrappers/$1" && find . -type f | LC_ALL=C sort | xargs sha256sum)
@@ -118,6 +138,9 @@ group_test() {
 
   # actionlint: lints the GitHub Actions workflows with zero findings allowed (test/workflows.test.ts).
   go_install actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 1 "-s -w"
+
+  # zizmor: the GitHub Actions security audit, offline, no finding of medium severity or more (test/workflows.test.ts).
+  pip_install zizmor 1.32.0
 
   # BuildKit: the image test builds with `docker build`, which needs the buildx plugin on Docker CLIs >= 23.
   # Where the machine's Docker CLI lacks it, a pinned plugin is built; the tests point DOCKER_CONFIG at it.
