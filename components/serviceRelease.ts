@@ -177,7 +177,9 @@ export class ServiceRelease extends pulumi.ComponentResource {
                 release: releaseName,
                 until: new Promise((resolve) => release.status.apply(resolve)),
                 timeoutMs: (args.timeoutSeconds ?? 300) * 1000,
-                report: (line) => void pulumi.log.warn(line, release),
+                // On this component, not on the release: a log line waits for its resource's URN, and the release's
+                // arrives only when Helm is done.
+                report: (line) => void pulumi.log.warn(line, this),
             });
         }
 

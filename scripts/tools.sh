@@ -199,7 +199,8 @@ group_e2e() {
   local kwok_version=v0.8.0
   go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$kwok_version" 3 "-s -w"
   data kwok-stages "$kwok_version" "sigs.k8s.io/kwok@$kwok_version" \
-    kustomize/stage/node/fast/node-initialize.yaml kustomize/stage/pod/fast/pod-ready.yaml \
+    kustomize/stage/node/fast/node-initialize.yaml kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    kustomize/stage/pod/fast/pod-ready.yaml \
     kustomize/stage/pod/fast/pod-complete.yaml kustomize/stage/pod/fast/pod-delete.yaml
 
   # The CRDs of the Prometheus Operator that kube-prometheus-stack 88.x ships (operator v0.93).

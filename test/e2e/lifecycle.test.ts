@@ -1,0 +1,292 @@
+/**
+ * The real-engine tier: the project's program (index.ts) through a real Pulumi engine (CLI v3.274.1, driven by the
+ * Automation API) and the real Kubernetes provider, against a real Kubernetes 1.34 API whose one node is simulated by
+ * kwok. Each spec is one stack operation and what a platform engineer would see of it; they run in order, on one
+ * stack, from `up` on an empty cluster to `destroy`.
+ *
+ * Made by the tier itself (nothing here can be pulled): the image, built by the Docker CLI on stand-in base images and
+ * pushed to a registry that requires a login, deployed through `prebuiltImage` (the docker provider is not served by
+ * the Go module proxy); kube-prometheus-stack, a stand-in of the pinned version with the real Prometheus Operator CRDs,
+ * served by a chart mirror on loopback through `monitoringChartRepository`; and the Grafana admin password, set as a
+ * secret (the random provider is not served either).
+ *
+ * Needs Docker and Go: without them the tier skips on a laptop, and fails under CI=true.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import { MONITORING_RELEASE } from "../../components/monitoringStack";
+import { buildServiceImage, DockerCli, ensureEngine, LocalRegistry, startRegistry } from "../support/docker";
+import { ChartMirror, GRAFANA_SERVICE, startChartMirror } from "./support/chartMirror";
+import { LocalCluster, NODE_CAPACITY, startCluster } from "./support/cluster";
+import { Helm } from "./support/helm";
+import { createStack, E2eStack, PROJECT, Run } from "./support/stack";
+import { ensureToolchain, Toolchain } from "./support/toolchain";
+
+const key = (name: string) => `${PROJECT}:${name}`;
+const SECRETS = {
+    grafanaAdminPassword: "e2e-GRAFANA-admin-pw-1",
+    alertWebhookUrl: "https://alerts.e2e.invalid/hooks/E2E-WEBHOOK-TOKEN",
+};
+
+/** The run's error with what the engine printed, for a failing assertion. */
+function explain(run: Run<unknown>): string {
+    return `${run.error?.message ?? ""}\n--- engine output ---\n${run.output.slice(-6000)}`;
+}
+
+function ok<R>(run: Run<R>): R {
+    assert.ok(!run.error, explain(run));
+    return run.result!;
+}
+
+/**
+ * The lines a `preview --diff` prints under one resource (its `[id=...]`, `[urn=...]` and `[provider=...]` lines left
+ * out), trimmed: what a reviewer reads about that resource.
+ */
+function diffOf(output: string, urnSuffix: string): string[] {
+    const lines = output.split("\n");
+    const at = lines.findIndex((_, i) => lines[i + 2]?.includes(`[urn=`) && lines[i + 2].trim().endsWith(`${urnSuffix}]`));
+    assert.ok(at >= 0, `no resource ${urnSuffix} in:\n${output}`);
+    const indent = lines[at].search(/\S/);
+    const block: string[] = [];
+    for (const line of lines.slice(at + 1)) {
+        if (line.trim() === "" || line.search(/\S/) <= indent) break;
+        if (!/^\s*\[(id|urn|provider)=/.test(line)) block.push(line.trim());
+    }
+    return block;
+}
+
+/** The engine's count of changes by kind, e.g. { same: 17 }, from the summary event. */
+function changes(run: Run<unknown>): Record<string, number> {
+    const summary = run.events.find((e) => e.summaryEvent)?.summaryEvent;
+    assert.ok(summary, `no summary event:\n${explain(run)}`);
+    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
+}
+
+describe("the program on a real engine and a real Kubernetes API (e2e)", function () {
+    this.timeout(10 * 60_000);
+    this.bail(true); // each spec starts from where the previous one left the stack
+
+    let tools: Toolchain;
+    let cluster: LocalCluster;
+    let registry: LocalRegistry;
+    let mirror: ChartMirror;
+    let docker: DockerCli;
+    let helm: Helm;
+    let stack: E2eStack;
+    /** Two builds of the service image, by digest: the first deployed, the second a new version. */
+    const images: string[] = [];
+    const kubectl = (...args: string[]) => cluster.kubectl(args);
+    const json = async (...args: string[]) => JSON.parse(await cluster.kubectl([...args, "--output", "json"]));
+    const deployment = () => json("get", "deployment", "hello", "--namespace", "hello");
+
+    before(async function () {
+        this.timeout(60 * 60_000); // a machine's first run builds the toolchain (about 30 min on two cores)
+        const engine = await ensureEngine();
+        if (!engine.ok) {
+            if (process.env.CI === "true") throw new Error(`the real-engine tier needs Docker under CI=true: ${engine.reason}`);
+            this.skip();
+        }
+        tools = await ensureToolchain();
+        const helmEnv = { ...process.env, HELM_CACHE_HOME: "/nonexistent-e2e", HELM_CONFIG_HOME: "/nonexistent-e2e" };
+        [cluster, registry, mirror] = await Promise.all([
+            startCluster(tools.bin, tools.kwokStages),
+            startRegistry(),
+            startChartMirror(path.join(tools.bin, "helm"), tools.operatorCrds),
+        ]);
+        helm = new Helm(path.join(tools.bin, "helm"), cluster, helmEnv);
+
+        docker = DockerCli.create();
+        await docker.ok(["login", registry.host, "--username", registry.username, "--password-stdin"], { input: registry.password });
+        for (const version of ["0.1.0-e2e.1", "0.1.0-e2e.2"]) {
+            const built = await buildServiceImage(docker, { tag: `${registry.host}/hello:${version}`, version, commit: "e2e" });
+            const pushed = await docker.ok(["push", built.tag]);
+            const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+            assert.ok(digest, `docker push printed no digest:\n${pushed}`);
+            images.push(`${registry.host}/hello@${digest}`);
+        }
+
+        // The inline program runs in this process: it reads the same kubeconfig the engine's provider does.
+        process.env.KUBECONFIG = cluster.kubeconfig;
+        stack = await createStack("e2e", { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig } });
+        await stack.configure({
+            [key("environment")]: "dev",
+            [key("kubeContext")]: cluster.context,
+            [key("registry")]: registry.host,
+            [key("prebuiltImage")]: images[0],
+            [key("registryUsername")]: registry.username,
+            [key("monitoringChartRepository")]: mirror.url,
+            // Alertmanager on, so that the webhook's Secret exists for the secret spec.
+            [key("alertmanager")]: "true",
+        }, {
+            [key("registryPassword")]: registry.password,
+            [key("grafanaAdminPassword")]: SECRETS.grafanaAdminPassword,
+            [key("alertWebhookUrl")]: SECRETS.alertWebhookUrl,
+        });
+    });
+
+    after(async function () {
+        this.timeout(5 * 60_000);
+        await stack?.destroy();
+        await stack?.remove();
+        delete process.env.KUBECONFIG;
+        await Promise.all([cluster?.stop(), registry?.stop(), mirror?.stop()]);
+        docker?.close();
+    });
+
+    it("1. up from empty creates what the stack says, in the cluster", async function () {
+        const run = await stack.up();
+        ok(run);
+        assert.ok(mirror.requests.some((r) => /^GET \/kube-prometheus-stack-[0-9.]+\.tgz 200$/.test(r)),
+            `the chart came from the mirror: ${mirror.requests.join(", ")}`);
+
+        const ns = (name: string) => json("get", "namespace", name).then((n) => n.metadata.labels);
+        assert.equal((await ns("hello"))["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.equal((await ns("monitoring"))["pod-security.kubernetes.io/enforce"], "baseline");
+
+        const d = await deployment();
+        const pod = d.spec.template.spec;
+        const container = pod.containers[0];
+        assert.equal(container.image, images[0], "the Deployment runs the image by digest");
+        assert.equal(container.readinessProbe.httpGet.path, "/readyz");
+        assert.equal(container.livenessProbe.httpGet.path, "/healthz");
+        assert.equal(pod.securityContext.runAsNonRoot, true);
+        assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"] });
+        assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+        assert.equal(d.status.readyReplicas, 1, "the simulated node runs the pod to Ready");
+
+        for (const [kind, name, namespace] of [
+            ["service", "hello", "hello"], ["networkpolicy", "hello", "hello"], ["servicemonitor", "hello", "hello"],
+            ["prometheusrule", "hello-rules", "hello"], ["configmap", "dashboard-hello-overview", "hello"],
+            ["configmap", "dashboard-hello-slo", "hello"], ["secret", "grafana-admin", "monitoring"],
+            ["secret", "alertmanager-config", "monitoring"], ["service", GRAFANA_SERVICE, "monitoring"],
+        ]) {
+            assert.equal((await kubectl("get", kind, name, "--namespace", namespace, "--output", "name")).trim().split("/")[1], name);
+        }
+        assert.deepEqual(await helm.releases(), ["hello/hello: deployed", `monitoring/${MONITORING_RELEASE}: deployed`]);
+    });
+
+    it("2. right after: preview --expect-no-changes passes, and refresh changes nothing", async function () {
+        const preview = await stack.preview({ expectNoChanges: true });
+        ok(preview);
+        assert.deepEqual(Object.keys(changes(preview)), ["same"]);
+        const refresh = await stack.refresh();
+        ok(refresh);
+        assert.deepEqual(Object.keys(changes(refresh)), ["same"]);
+    });
+
+    it("3. a replicas change previews as exactly that value, and up applies it as a new Helm revision", async function () {
+        await stack.configure({ [key("replicas")]: "2" });
+        const preview = await stack.preview();
+        ok(preview);
+        assert.deepEqual(changes(preview), { same: changes(preview).same, update: 1 });
+        assert.deepEqual(diffOf(preview.output, "ServiceRelease$kubernetes:helm.sh/v3:Release::hello"),
+            ["~ values: {", "~ replicaCount: 1 => 2", "}"]);
+
+        ok(await stack.up());
+        assert.deepEqual((await helm.history("hello", "hello")).map((r) => r.revision), [1, 2]);
+        assert.equal((await deployment()).spec.replicas, 2);
+    });
+
+    it("4. a new image digest rolls the Deployment to it", async function () {
+        const before = (await deployment()).metadata.generation;
+        await stack.configure({ [key("prebuiltImage")]: images[1] });
+        ok(await stack.up());
+        const d = await deployment();
+        assert.equal(d.spec.template.spec.containers[0].image, images[1]);
+        assert.ok(d.metadata.generation > before, "a new rollout");
+        assert.equal(d.status.updatedReplicas, 2);
+    });
+
+    it("5. after helm rollback, up --refresh (the documented way) restores what the code says", async function () {
+        await helm.rollback("hello", "hello", 1);
+        assert.equal((await deployment()).spec.template.spec.containers[0].image, images[0], "rolled back");
+        // Why the documented way refreshes: a Release is compared with the inputs Pulumi recorded, not the cluster.
+        const blind = await stack.preview({ expectNoChanges: true });
+        ok(blind);
+
+        const run = await stack.up({ refresh: true });
+        ok(run);
+        const d = await deployment();
+        assert.equal(d.spec.template.spec.containers[0].image, images[1]);
+        assert.equal(d.spec.replicas, 2);
+        assert.equal((await helm.history("hello", "hello")).at(-1)?.status, "deployed");
+    });
+
+    it("6. no secret is in plaintext in the exported state or in Helm's release records", async function () {
+        const state = await stack.exportedState();
+        const records = (await helm.records()).join("\n");
+        for (const [name, value] of Object.entries({ ...SECRETS, registryPassword: registry.password })) {
+            const at = state.indexOf(value);
+            assert.ok(at < 0, `the exported state holds ${name} in plaintext: ...${state.slice(Math.max(0, at - 600), at + 100)}`);
+            assert.ok(!records.includes(value), `a Helm release record holds ${name} in plaintext`);
+        }
+        assert.ok(records.includes(images[1]), "the records were decoded (they name the image)");
+    });
+
+    it("7. a bad stack config fails before anything in the cluster changes", async function () {
+        const snapshot = () => kubectl("get", "all,configmaps,secrets,servicemonitors,prometheusrules,networkpolicies",
+            "--all-namespaces", "--output", "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion");
+        const before = await snapshot();
+        await stack.configure({ [key("replicas")]: "zero" });
+        try {
+            const run = await stack.up();
+            assert.ok(run.error, "the update failed");
+            assert.match(explain(run), /hello-service:replicas = "zero": must be a whole number from 1 to 50/);
+            assert.match(explain(run), /nothing was deployed/);
+            assert.equal(await snapshot(), before);
+        } finally {
+            await stack.configure({ [key("replicas")]: "2" });
+        }
+    });
+
+    it("8. a deploy that cannot become ready fails, is rolled back, says why, and the previous revision keeps serving", async function () {
+        const revisions = (await helm.history("hello", "hello")).length;
+        await stack.configure({ [key("cpuRequest")]: String(Number(NODE_CAPACITY.cpu) * 2), [key("helmTimeout")]: "60" });
+        try {
+            const run = await stack.up();
+            assert.ok(run.error, "the update failed");
+            // Helm's own error is only "context deadline exceeded", after its 60 s: the reason comes while it waits.
+            const told = run.events.find((e) => e.diagnosticEvent?.severity === "warning" &&
+                /^Pod hello\/hello-[a-z0-9-]+: FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/.test(e.diagnosticEvent.message));
+            assert.ok(told, `the reason reaches the user:\n${explain(run)}`);
+            const after = told.timestamp - run.events[0].timestamp;
+            assert.ok(after < 30, `told ${after} s after the deploy began, Helm waits 60 s`);
+            // ... and the CLI prints it (diagnostics go to stderr, which the failure's message carries).
+            assert.match(run.error.message, /warning: Pod hello\/hello-[a-z0-9-]+: FailedScheduling: 0\/1 nodes are available: 1 Insufficient cpu/);
+        } finally {
+            await stack.configure({ [key("cpuRequest")]: undefined, [key("helmTimeout")]: undefined });
+        }
+        const history = await helm.history("hello", "hello");
+        assert.deepEqual(history.slice(revisions).map((r) => r.status), ["failed", "deployed"], "rolled back");
+        const d = await deployment();
+        assert.equal(d.spec.template.spec.containers[0].image, images[1]);
+        assert.equal(d.spec.template.spec.containers[0].resources.requests.cpu, "100m");
+        assert.equal(d.status.readyReplicas, 2, "the previous revision serves");
+        ok(await stack.up());
+    });
+
+    it("9. the same stack previewed with its kubeconfig at another path shows no changes", async function () {
+        const moved = path.join(cluster.dir, "elsewhere", "config");
+        fs.mkdirSync(path.dirname(moved));
+        fs.copyFileSync(cluster.kubeconfig, moved);
+        stack.workspace.envVars.KUBECONFIG = moved;
+        try {
+            ok(await stack.preview({ expectNoChanges: true }));
+        } finally {
+            stack.workspace.envVars.KUBECONFIG = cluster.kubeconfig;
+        }
+    });
+
+    it("10. destroy leaves none of the program's namespaces, releases or objects (the CRDs stay, as Helm leaves them)", async function () {
+        ok(await stack.destroy());
+        const namespaces = (await kubectl("get", "namespaces", "--output", "name")).split("\n");
+        assert.ok(!namespaces.includes("namespace/hello") && !namespaces.includes("namespace/monitoring"), namespaces.join(" "));
+        assert.deepEqual(await helm.releases(), []);
+        assert.equal((await kubectl("get", "servicemonitors,prometheusrules,configmaps", "--all-namespaces",
+            "--selector", "app.kubernetes.io/part-of=hello", "--output", "name")).trim(), "");
+        assert.match(await kubectl("get", "crd", "servicemonitors.monitoring.coreos.com", "--output", "name"),
+            /servicemonitors\.monitoring\.coreos\.com/);
+    });
+});

@@ -1,0 +1,132 @@
+/**
+ * The project's own program (index.ts) on a real Pulumi engine, driven through the Automation API the way Pulumi's
+ * own integration tests drive programs: an inline program (the Node.js language host is not served by the Go module
+ * proxy, so the SDK serves the program from this process), a local file backend and the stack's files in a
+ * temporary folder, and the engine and the Kubernetes provider from the pinned toolchain.
+ *
+ * The temporary folder is a project folder: the project's Pulumi.yaml without its entry point (so the engine applies
+ * its config declarations) and a link to charts/ (the service release names its chart relative to the project, as in
+ * every checkout).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import {
+    ConfigMap, EngineEvent, LocalWorkspace, PreviewResult, PulumiCommand, Stack, UpResult,
+} from "@pulumi/pulumi/automation";
+
+import { repoRoot } from "../../support/docker";
+import { runOk } from "../../support/process";
+
+export const PROJECT = "hello-service";
+
+/** Everything a run printed and emitted, for assertions and for the failure message of a spec. */
+export interface Run<R> {
+    readonly result?: R;
+    readonly error?: Error;
+    /** What the CLI printed (no colour). */
+    readonly output: string;
+    readonly events: EngineEvent[];
+}
+
+export interface E2eStack {
+    readonly stack: Stack;
+    readonly workspace: LocalWorkspace;
+    /** The project folder the engine runs in. */
+    readonly workDir: string;
+    up(opts?: { refresh?: boolean }): Promise<Run<UpResult>>;
+    preview(opts?: { expectNoChanges?: boolean; refresh?: boolean }): Promise<Run<PreviewResult>>;
+    refresh(): Promise<Run<unknown>>;
+    destroy(): Promise<Run<unknown>>;
+    /** Sets plain and secret config; `undefined` removes a key. */
+    configure(plain: Record<string, string | undefined>, secrets?: Record<string, string>): Promise<void>;
+    /** The stack's state as `pulumi stack export` writes it (secrets encrypted). */
+    exportedState(): Promise<string>;
+    /** Removes the stack's folders (state included). */
+    remove(): Promise<void>;
+}
+
+/** Runs `op`, keeping what it printed and emitted whether it succeeds or fails. */
+async function capture<R>(op: (hooks: { onOutput(s: string): void; onEvent(e: EngineEvent): void }) => Promise<R>): Promise<Run<R>> {
+    let output = "";
+    const events: EngineEvent[] = [];
+    try {
+        const result = await op({ onOutput: (s) => (output += s), onEvent: (e) => events.push(e) });
+        return { result, output, events };
+    } catch (err) {
+        return { error: err as Error, output, events };
+    }
+}
+
+/**
+ * A stack named `name` of this project, whose program is index.ts. `env` is the engine's environment on top of the
+ * isolation set here (its own PULUMI_HOME, backend, Helm folders and passphrase).
+ */
+export async function createStack(name: string, opts: {
+    readonly bin: string;
+    readonly env: Readonly<Record<string, string>>;
+}): Promise<E2eStack> {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "hello-e2e-stack-"));
+    const workDir = path.join(root, "project");
+    fs.mkdirSync(workDir);
+    // The project file as it is, but for `main`: the program is inline, so no entry point file is read.
+    const project = parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
+    delete project.main;
+    fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), stringify(project));
+    fs.symlinkSync(path.join(repoRoot, "charts"), path.join(workDir, "charts"));
+    for (const dir of ["state", "home", "helm/cache", "helm/config", "helm/data"]) fs.mkdirSync(path.join(root, dir), { recursive: true });
+
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(opts.bin), skipVersionCheck: true });
+    const program = async () => {
+        const main = require(path.join(repoRoot, "index")) as () => Promise<Record<string, unknown>>;
+        return main();
+    };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, projectName: PROJECT, program }, {
+        workDir,
+        pulumiCommand,
+        secretsProvider: "passphrase",
+        envVars: {
+            PATH: `${opts.bin}:${process.env.PATH}`,
+            PULUMI_HOME: path.join(root, "home"),
+            PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            HELM_CACHE_HOME: path.join(root, "helm/cache"),
+            HELM_CONFIG_HOME: path.join(root, "helm/config"),
+            HELM_DATA_HOME: path.join(root, "helm/data"),
+            ...opts.env,
+        },
+    });
+    const workspace = stack.workspace as LocalWorkspace;
+    const common = { color: "never" as const };
+
+    return {
+        stack,
+        workspace,
+        workDir,
+        up: (o = {}) => capture((hooks) => stack.up({ ...common, ...hooks, diff: true, refresh: o.refresh })),
+        preview: (o = {}) => capture((hooks) => stack.preview({ ...common, ...hooks, diff: true, ...o })),
+        refresh: () => capture((hooks) => stack.refresh({ ...common, ...hooks })),
+        destroy: () => capture((hooks) => stack.destroy({ ...common, ...hooks })),
+        async configure(plain, secrets = {}) {
+            const set: ConfigMap = {};
+            for (const [key, value] of Object.entries(plain)) {
+                if (value === undefined) await stack.removeConfig(key);
+                else set[key] = { value };
+            }
+            for (const [key, value] of Object.entries(secrets)) set[key] = { value, secret: true };
+            if (Object.keys(set).length > 0) await stack.setAllConfig(set);
+        },
+        async exportedState() {
+            // Not stack.exportStack(): the Automation API exports with --show-secrets, decrypted.
+            return runOk(pulumiCommand.command, ["stack", "export", "--stack", name],
+                { cwd: workDir, env: { ...process.env, ...workspace.envVars } });
+        },
+        async remove() {
+            await workspace.removeStack(name, { force: true }).catch(() => undefined);
+            fs.rmSync(root, { recursive: true, force: true });
+        },
+    };
+}

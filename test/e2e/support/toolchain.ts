@@ -1,0 +1,45 @@
+/**
+ * The real-engine tier's toolchain: built from the Go module proxy by `scripts/tools.sh e2e` into the per-machine
+ * cache (the first run takes about half an hour on two cores; it prints a line per tool while it builds), linked into
+ * the clone's .tools/.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import { repoRoot } from "../../support/docker";
+
+export interface Toolchain {
+    /** Holds pulumi, pulumi-resource-kubernetes, etcd, kube-*, kubectl, kwok and helm. */
+    readonly bin: string;
+    /** The kwok stages that make simulated nodes and pods behave. */
+    readonly kwokStages: readonly string[];
+    /** The Prometheus Operator's CRD manifests. */
+    readonly operatorCrds: string;
+}
+
+const BINARIES = ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager",
+    "kube-scheduler", "kubectl", "kwok", "helm"];
+
+/** Builds what is missing (its progress lines go to this process's stderr) and returns the paths. */
+export async function ensureToolchain(): Promise<Toolchain> {
+    const bin = await new Promise<string>((resolve, reject) => {
+        const child = spawn("bash", [path.join(repoRoot, "scripts", "tools.sh"), "test", "e2e"], {
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => (code === 0 ? resolve(out.trim().split("\n").pop()!) : reject(
+            new Error(`scripts/tools.sh e2e exited with ${code}; its output above says which build failed`))));
+    });
+    const missing = BINARIES.filter((b) => !fs.existsSync(path.join(bin, b)));
+    if (missing.length > 0) throw new Error(`scripts/tools.sh e2e left out ${missing.join(", ")}`);
+    const share = path.join(bin, "..", "share");
+    const stagesDir = path.join(share, "kwok-stages");
+    return {
+        bin,
+        kwokStages: fs.readdirSync(stagesDir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(stagesDir, f)),
+        operatorCrds: path.join(share, "prometheus-operator-crds"),
+    };
+}
