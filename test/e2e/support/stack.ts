@@ -59,13 +59,17 @@ async function capture<R>(op: (hooks: { onOutput(s: string): void; onEvent(e: En
     }
 }
 
+/** The project's program: index.ts, as the Pulumi CLI runs it. */
+export const projectProgram = async () => (require(path.join(repoRoot, "index")) as () => Promise<Record<string, unknown>>)();
+
 /**
- * A stack named `name` of this project, whose program is index.ts. `env` is the engine's environment on top of the
- * isolation set here (its own PULUMI_HOME, backend, Helm folders and passphrase).
+ * A stack named `name` of this project, whose program is index.ts unless `program` says otherwise. `env` is the
+ * engine's environment on top of the isolation set here (its own PULUMI_HOME, backend, Helm folders and passphrase).
  */
 export async function createStack(name: string, opts: {
     readonly bin: string;
     readonly env: Readonly<Record<string, string>>;
+    readonly program?: () => Promise<Record<string, unknown> | void>;
 }): Promise<E2eStack> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "hello-e2e-stack-"));
     const workDir = path.join(root, "project");
@@ -78,10 +82,7 @@ export async function createStack(name: string, opts: {
     for (const dir of ["state", "home", "helm/cache", "helm/config", "helm/data"]) fs.mkdirSync(path.join(root, dir), { recursive: true });
 
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(opts.bin), skipVersionCheck: true });
-    const program = async () => {
-        const main = require(path.join(repoRoot, "index")) as () => Promise<Record<string, unknown>>;
-        return main();
-    };
+    const program = opts.program ?? projectProgram;
     const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, projectName: PROJECT, program }, {
         workDir,
         pulumiCommand,
