@@ -94,6 +94,7 @@ export = async function helloService() {
         dashboards: dashboards({ slo }),
         folder: DASHBOARD_FOLDER,
         monitoringStack: monitoring,
+        timeoutSeconds: settings.helmTimeout,
     }, { providers: [cluster] });
 
     return {

@@ -11,6 +11,9 @@ import { parse } from "yaml";
 /** The chart every service of this kind installs, relative to the project directory. */
 export const SERVICE_CHART = "./charts/go-service";
 
+/** The chart that ships a service's Grafana dashboards to kube-prometheus-stack's sidecar. */
+export const DASHBOARDS_CHART = "./charts/grafana-dashboards";
+
 /** The project directory: where Pulumi.yaml is. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { DASHBOARDS_CHART, projectPath, readChartYaml } from "./localChart";
 
 /** A Prometheus rule group, as in a rule file's `groups:` list. */
 export interface RuleGroup {
@@ -10,7 +11,7 @@ export interface RuleGroup {
 
 /** A Grafana dashboard model, to be shipped to Grafana's dashboard sidecar. */
 export interface Dashboard {
-    /** Stable id; also names the ConfigMap and the file the sidecar writes. */
+    /** Stable id; also names the ConfigMap (`dashboard-<uid>`) and the file the sidecar writes (`<uid>.json`). */
     readonly uid: string;
     readonly title: string;
     /** The dashboard JSON model. */
@@ -19,7 +20,7 @@ export interface Dashboard {
 
 /** Inputs of {@link ServiceMonitoring}. */
 export interface ServiceMonitoringArgs {
-    /** Namespace of the service; the PrometheusRule and the dashboard ConfigMaps go there. */
+    /** Namespace of the service; the PrometheusRule and the dashboards' release go there. */
     readonly namespace: pulumi.Input<string>;
     /** Alerting and recording rules, evaluated by the Prometheus that scrapes the service. */
     readonly ruleGroups: readonly RuleGroup[];
@@ -32,10 +33,15 @@ export interface ServiceMonitoringArgs {
      */
     readonly monitoringStack: pulumi.Resource;
     /**
-     * Labels added to the PrometheusRule and ConfigMaps.
+     * Labels added to the PrometheusRule and the dashboards' ConfigMaps.
      * @default {}
      */
     readonly labels?: Readonly<Record<string, string>>;
+    /**
+     * Seconds the dashboards' release may take before Helm rolls it back.
+     * @default 300
+     */
+    readonly timeoutSeconds?: number;
 }
 
 /** The PrometheusRule manifest's spec for a set of groups: plain data, checked by promtool in the tests. */
@@ -43,25 +49,21 @@ export function prometheusRuleSpec(groups: readonly RuleGroup[]) {
     return { groups: groups.map((g) => ({ ...g, rules: [...g.rules] })) };
 }
 
-/** The ConfigMap data for one dashboard, labelled and annotated for the Grafana sidecar. */
-export function dashboardConfigMap(dashboard: Dashboard, folder: string, labels: Readonly<Record<string, string>> = {}) {
-    return {
-        metadata: {
-            name: `dashboard-${dashboard.uid}`,
-            labels: { ...labels, grafana_dashboard: "1" },
-            annotations: { grafana_folder: folder },
-        },
-        data: { [`${dashboard.uid}.json`]: JSON.stringify(dashboard.json) },
-    };
+/**
+ * The values of charts/grafana-dashboards for a set of dashboards: each dashboard a structured value (not a JSON
+ * string), so that a preview of a change to one panel shows that panel's changed fields, not the whole dashboard.
+ */
+export function dashboardValues(dashboards: readonly Dashboard[], folder: string, labels: Readonly<Record<string, string>> = {}) {
+    return { folder, labels: { ...labels }, dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.json])) };
 }
 
 /**
- * Wires a service into kube-prometheus-stack: its alert rules as a PrometheusRule and its dashboards as
- * ConfigMaps for the Grafana sidecar.
+ * Wires a service into kube-prometheus-stack: its alert rules as a PrometheusRule, and its dashboards as ConfigMaps
+ * for the Grafana sidecar, installed by the release `<name>-dashboards` of charts/grafana-dashboards.
  */
 export class ServiceMonitoring extends pulumi.ComponentResource {
     readonly ruleName: pulumi.Output<string>;
-    readonly dashboardNames: pulumi.Output<string>[];
+    readonly dashboardsRelease: k8s.helm.v3.Release;
 
     constructor(name: string, args: ServiceMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hello:platform:ServiceMonitoring", name, {}, opts);
@@ -74,16 +76,21 @@ export class ServiceMonitoring extends pulumi.ComponentResource {
             spec: prometheusRuleSpec(args.ruleGroups),
         }, { parent: this, dependsOn: [args.monitoringStack] });
 
-        const maps = args.dashboards.map((d) => {
-            const cm = dashboardConfigMap(d, args.folder, labels);
-            return new k8s.core.v1.ConfigMap(`${name}-${cm.metadata.name}`, {
-                ...cm,
-                metadata: { ...cm.metadata, namespace: args.namespace },
-            }, { parent: this, dependsOn: [args.monitoringStack] });
-        });
+        this.dashboardsRelease = new k8s.helm.v3.Release(`${name}-dashboards`, {
+            name: `${name}-dashboards`,
+            chart: DASHBOARDS_CHART,
+            version: readChartYaml(projectPath(DASHBOARDS_CHART)).version,
+            namespace: args.namespace,
+            values: dashboardValues(args.dashboards, args.folder, labels),
+            // A dashboard's nulls (a threshold's base step) reach Grafana as they are.
+            allowNullValues: true,
+            atomic: true,
+            cleanupOnFail: true,
+            timeout: args.timeoutSeconds ?? 300,
+            maxHistory: 10,
+        }, { parent: this, dependsOn: [args.monitoringStack] });
 
         this.ruleName = rule.metadata.name;
-        this.dashboardNames = maps.map((m) => m.metadata.name);
         this.registerOutputs({ ruleName: this.ruleName });
     }
 }

@@ -14,9 +14,9 @@ import {
 import { podSecurityLabels } from "../components/namespace";
 import { ClusterEvent, rolloutProblems, watchRollout } from "../components/rolloutDiagnostics";
 import { buildImageArgs, sourceRevision } from "../components/serviceImage";
-import { dashboardConfigMap } from "../components/serviceMonitoring";
+import { dashboardValues } from "../components/serviceMonitoring";
 import { parseImageRef } from "../components/imageReference";
-import { chartChecksum } from "../components/localChart";
+import { chartChecksum, DASHBOARDS_CHART, projectPath } from "../components/localChart";
 import { buildServiceValues, ServiceSpec } from "../components/serviceRelease";
 import { helmTemplate, kubeScore } from "./support/chart";
 
@@ -190,9 +190,14 @@ describe("buildMonitoringValues", function () {
         assert.strictEqual(sidecar.searchNamespace, "ALL");
         assert.strictEqual(sidecar.folderAnnotation, "grafana_folder");
         assert.strictEqual(sidecar.provider.foldersFromFilesStructure, true);
-        const cm = dashboardConfigMap({ uid: "hello-overview", title: "Hello", json: { panels: [] } }, "hello");
-        assert.strictEqual((cm.metadata.labels as Record<string, string>)[sidecar.label], sidecar.labelValue);
-        assert.strictEqual((cm.metadata.annotations as Record<string, string>)[sidecar.folderAnnotation], "hello");
+    });
+
+    it("GIVEN the dashboards chart's ConfigMaps THEN the sidecar picks them up, into the folder they name", async function () {
+        const sidecar = (buildMonitoringValues({ profile: PROFILE }) as any).grafana.sidecar.dashboards;
+        const values = dashboardValues([{ uid: "hello-overview", title: "Hello", json: { uid: "hello-overview", title: "Hello", panels: [] } }], "hello");
+        const [cm] = await helmTemplate(values, { chartDir: projectPath(DASHBOARDS_CHART), releaseName: "hello-dashboards" });
+        assert.strictEqual(cm.metadata.labels?.[sidecar.label], sidecar.labelValue);
+        assert.strictEqual(cm.metadata.annotations?.[sidecar.folderAnnotation], "hello");
     });
 
     it("exposes Grafana through an Ingress only when a host is given", function () {

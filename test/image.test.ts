@@ -9,8 +9,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
+import { buildImageArgs } from "../components/serviceImage";
 import {
-    appDir, buildServiceImage, BuiltImage, DockerCli, ensureEngine, LocalRegistry, startRegistry,
+    appDir, buildAndPush, buildServiceImage, BuiltImage, DockerCli, ensureEngine, LocalRegistry, mirrorImage, startBuildkit,
+    standinBuilder, standinRuntime, startRegistry,
 } from "./support/docker";
 import { httpGet, waitFor } from "./support/process";
 
@@ -157,6 +159,73 @@ describe("The service image (app/Dockerfile)", function () {
             } finally {
                 fs.rmSync(context, { recursive: true, force: true });
             }
+        });
+    });
+
+    describe("GIVEN the base images in a mirror registry by digest, and a BuildKit that honours SOURCE_DATE_EPOCH", function () {
+        this.timeout(30 * 60_000);
+        let registry: LocalRegistry;
+        let builder: { builder: string; stop(): Promise<void> };
+        let args: Record<string, string>;
+        const contexts: string[] = [];
+
+        /** A copy of app/ whose files all carry `mtime`, as a checkout made at that time would. */
+        function checkout(mtime: Date): string {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-checkout-"));
+            fs.cpSync(appDir, dir, { recursive: true });
+            const touch = (p: string) => {
+                for (const entry of fs.readdirSync(p, { withFileTypes: true })) {
+                    if (entry.isDirectory()) touch(path.join(p, entry.name));
+                    fs.utimesSync(path.join(p, entry.name), mtime, mtime);
+                }
+            };
+            touch(dir);
+            contexts.push(dir);
+            return dir;
+        }
+
+        before(async function () {
+            registry = await startRegistry();
+            await cli.ok(["login", registry.host, "--username", registry.username, "--password-stdin"], { input: registry.password });
+            builder = await startBuildkit(cli, [registry.host]);
+            // The program's own build arguments, with the base images taken from the mirror, by digest.
+            const build = buildImageArgs({
+                context: appDir, repository: `${registry.host}/hello`, tag: "repro", version: VERSION,
+                revision: { commit: COMMIT, time: 1764115200 },
+                buildArgs: {
+                    BUILDER_IMAGE: await mirrorImage(cli, await standinBuilder(cli), `${registry.host}/mirror/golang`),
+                    RUNTIME_IMAGE: await mirrorImage(cli, await standinRuntime(cli), `${registry.host}/mirror/static`),
+                },
+            }).build as { args: Record<string, string> };
+            args = build.args;
+        });
+
+        after(async function () {
+            this.timeout(120_000);
+            await builder?.stop();
+            await registry?.stop();
+            for (const dir of contexts) fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("builds the same digest from the same source and build arguments, in checkouts made at different times", async function () {
+            const first = await buildAndPush(cli, builder.builder, {
+                context: checkout(new Date("2026-01-01T00:00:00Z")), name: `${registry.host}/hello:first`, buildArgs: args,
+            });
+            const second = await buildAndPush(cli, builder.builder, {
+                context: checkout(new Date("2026-06-01T12:00:00Z")), name: `${registry.host}/hello:second`, buildArgs: args,
+            });
+            assert.equal(second, first);
+        });
+
+        it("builds another digest from another source revision", async function () {
+            const [same, other] = [
+                await buildAndPush(cli, builder.builder, { context: checkout(new Date()), name: `${registry.host}/hello:a`, buildArgs: args }),
+                await buildAndPush(cli, builder.builder, {
+                    context: checkout(new Date()), name: `${registry.host}/hello:b`,
+                    buildArgs: { ...args, COMMIT: "fedcba9876543210", SOURCE_DATE_EPOCH: "1764201600" },
+                }),
+            ];
+            assert.notEqual(other, same);
         });
     });
 

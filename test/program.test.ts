@@ -83,10 +83,10 @@ describe("the program under mocks, for each committed stack", function () {
                     "hello:platform:ServiceMonitoring", "hello:platform:ServiceRelease",
                 ]);
                 assert.strictEqual(byType(run, "docker:index/image:Image").length, 1);
-                assert.strictEqual(byType(run, RELEASE).length, 2);
+                assert.strictEqual(byType(run, RELEASE).length, 3, "the service, kube-prometheus-stack and the dashboards");
                 assert.strictEqual(byType(run, "kubernetes:core/v1:Namespace").length, 2);
                 assert.strictEqual(byType(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").length, 1);
-                assert.strictEqual(byType(run, "kubernetes:core/v1:ConfigMap").length, 2, "one ConfigMap per dashboard");
+                assert.strictEqual(byType(run, "kubernetes:core/v1:ConfigMap").length, 0, "the dashboards' chart makes their ConfigMaps");
             });
 
             it("parents every resource but the provider to one of the components", function () {
@@ -120,7 +120,7 @@ describe("the program under mocks, for each committed stack", function () {
                 for (const r of [
                     one(run, RELEASE, "hello"),
                     one(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule"),
-                    ...byType(run, "kubernetes:core/v1:ConfigMap"),
+                    one(run, RELEASE, "hello-dashboards"),
                 ]) {
                     assert.ok(r.dependencies.includes(monitoringRelease), `${r.type}::${r.name} does not wait for the monitoring release`);
                 }
@@ -210,12 +210,14 @@ describe("the program under mocks, for each committed stack", function () {
                 assert.strictEqual(rule.metadata.namespace, "hello");
                 const groups = rule.spec.groups as { name: string; rules: { alert?: string }[] }[];
                 assert.ok(groups.length >= 2 && groups.some((g) => g.rules.some((r) => r.alert)), "rule groups with alerts");
-                for (const cm of byType(run, "kubernetes:core/v1:ConfigMap")) {
-                    assert.strictEqual(cm.inputs.metadata.labels.grafana_dashboard, "1");
-                    assert.strictEqual(cm.inputs.metadata.annotations.grafana_folder, "hello");
-                    const [file] = Object.keys(cm.inputs.data);
-                    assert.match(file, /\.json$/);
-                    assert.ok(JSON.parse(cm.inputs.data[file]).panels.length > 0);
+                const dashboards = one(run, RELEASE, "hello-dashboards").inputs;
+                assert.strictEqual(dashboards.chart, "./charts/grafana-dashboards");
+                assert.strictEqual(dashboards.namespace, "hello");
+                assert.strictEqual(dashboards.values.folder, "hello");
+                assert.deepStrictEqual(Object.keys(dashboards.values.dashboards).sort(), ["hello-overview", "hello-slo"]);
+                for (const [uid, model] of Object.entries(dashboards.values.dashboards as Record<string, any>)) {
+                    assert.strictEqual(model.uid, uid);
+                    assert.ok(model.panels.length > 0, `${uid} has panels`);
                 }
             });
 

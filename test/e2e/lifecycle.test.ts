@@ -21,7 +21,7 @@ import { buildServiceImage, DockerCli, ensureEngine, LocalRegistry, startRegistr
 import { ChartMirror, GRAFANA_SERVICE, startChartMirror } from "./support/chartMirror";
 import { LocalCluster, NODE_CAPACITY, startCluster } from "./support/cluster";
 import { Helm } from "./support/helm";
-import { createStack, E2eStack, PROJECT, Run } from "./support/stack";
+import { changes, createStack, diffOf, E2eStack, explain, ok, PROJECT } from "./support/stack";
 import { ensureToolchain, Toolchain } from "./support/toolchain";
 
 const key = (name: string) => `${PROJECT}:${name}`;
@@ -29,40 +29,6 @@ const SECRETS = {
     grafanaAdminPassword: "e2e-GRAFANA-admin-pw-1",
     alertWebhookUrl: "https://alerts.e2e.invalid/hooks/E2E-WEBHOOK-TOKEN",
 };
-
-/** The run's error with what the engine printed, for a failing assertion. */
-function explain(run: Run<unknown>): string {
-    return `${run.error?.message ?? ""}\n--- engine output ---\n${run.output.slice(-6000)}`;
-}
-
-function ok<R>(run: Run<R>): R {
-    assert.ok(!run.error, explain(run));
-    return run.result!;
-}
-
-/**
- * The lines a `preview --diff` prints under one resource (its `[id=...]`, `[urn=...]` and `[provider=...]` lines left
- * out), trimmed: what a reviewer reads about that resource.
- */
-function diffOf(output: string, urnSuffix: string): string[] {
-    const lines = output.split("\n");
-    const at = lines.findIndex((_, i) => lines[i + 2]?.includes(`[urn=`) && lines[i + 2].trim().endsWith(`${urnSuffix}]`));
-    assert.ok(at >= 0, `no resource ${urnSuffix} in:\n${output}`);
-    const indent = lines[at].search(/\S/);
-    const block: string[] = [];
-    for (const line of lines.slice(at + 1)) {
-        if (line.trim() === "" || line.search(/\S/) <= indent) break;
-        if (!/^\s*\[(id|urn|provider)=/.test(line)) block.push(line.trim());
-    }
-    return block;
-}
-
-/** The engine's count of changes by kind, e.g. { same: 17 }, from the summary event. */
-function changes(run: Run<unknown>): Record<string, number> {
-    const summary = run.events.find((e) => e.summaryEvent)?.summaryEvent;
-    assert.ok(summary, `no summary event:\n${explain(run)}`);
-    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
-}
 
 describe("the program on a real engine and a real Kubernetes API (e2e)", function () {
     this.timeout(10 * 60_000);
@@ -164,7 +130,8 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         ]) {
             assert.equal((await kubectl("get", kind, name, "--namespace", namespace, "--output", "name")).trim().split("/")[1], name);
         }
-        assert.deepEqual(await helm.releases(), ["hello/hello: deployed", `monitoring/${MONITORING_RELEASE}: deployed`]);
+        assert.deepEqual(await helm.releases(),
+            ["hello/hello-dashboards: deployed", "hello/hello: deployed", `monitoring/${MONITORING_RELEASE}: deployed`]);
     });
 
     it("2. right after: preview --expect-no-changes passes, and refresh changes nothing", async function () {

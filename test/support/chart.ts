@@ -42,6 +42,8 @@ export interface ManifestObject {
 }
 
 export interface RenderOptions {
+    /** The chart. @default charts/go-service */
+    readonly chartDir?: string;
     /** @default "hello" */
     readonly releaseName?: string;
     /** @default "default" */
@@ -114,7 +116,7 @@ export function parseManifests(yamlText: string): ManifestObject[] {
  */
 export async function helmTemplate(values: object, opts: RenderOptions = {}): Promise<ManifestObject[]> {
     const text = await render.helmTemplate({
-        chartDir: CHART_DIR,
+        chartDir: opts.chartDir ?? CHART_DIR,
         releaseName: opts.releaseName ?? "hello",
         namespace: opts.namespace ?? "default",
         values,
@@ -130,7 +132,7 @@ export async function helmLint(values: object, opts: RenderOptions = {}): Promis
     return withValuesFile(values, async (file) => {
         const args = [
             "lint",
-            CHART_DIR,
+            opts.chartDir ?? CHART_DIR,
             "--strict",
             "--namespace",
             opts.namespace ?? "default",

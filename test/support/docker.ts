@@ -399,3 +399,88 @@ export async function startRegistry(): Promise<LocalRegistry> {
 export async function imageSize(cli: DockerCli, ref: string): Promise<number> {
     return Number((await cli.ok(["image", "inspect", "--format", "{{.Size}}", ref])).trim());
 }
+
+/** A BuildKit daemon of the pinned version, used through buildx's remote driver. */
+export interface Buildkit {
+    /** The buildx builder's name, for `docker buildx build --builder`. */
+    readonly builder: string;
+    stop(): Promise<void>;
+}
+
+/**
+ * Starts the pinned buildkitd (scripts/tools.sh builds it; it needs root and runc) on a unix socket and registers it
+ * as a buildx builder. Docker's engine here embeds an older BuildKit, which ignores SOURCE_DATE_EPOCH; the Docker of a
+ * platform engineer (>= 23, BuildKit >= 0.11) honours it, as this one does. `registries` are reached over plain HTTP.
+ */
+export async function startBuildkit(cli: DockerCli, registries: readonly string[]): Promise<Buildkit> {
+    const buildkitd = path.join(repoRoot, ".tools", "bin", "buildkitd");
+    if (!fs.existsSync(buildkitd)) throw new Error(`${buildkitd} is missing: run scripts/tools.sh`);
+    if (process.getuid?.() !== 0) throw new Error("buildkitd needs root (its OCI worker runs runc)");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-buildkit-"));
+    const socket = path.join(dir, "buildkitd.sock");
+    const config = path.join(dir, "buildkitd.toml");
+    fs.writeFileSync(config, [
+        `root = ${JSON.stringify(path.join(dir, "root"))}`,
+        "[grpc]", `  address = [${JSON.stringify(`unix://${socket}`)}]`,
+        // The native snapshotter copies instead of mounting overlays: slower, and works inside any container.
+        "[worker.oci]", "  enabled = true", '  snapshotter = "native"',
+        "[worker.containerd]", "  enabled = false",
+        ...registries.flatMap((host) => [`[registry.${JSON.stringify(host)}]`, "  http = true"]),
+        "",
+    ].join("\n"));
+    const daemon = start(buildkitd, ["--config", config]);
+    const builder = `hello-${randomBytes(4).toString("hex")}`;
+    const stop = async () => {
+        await cli.run(["buildx", "rm", "--force", builder]);
+        await daemon.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+        await waitFor("buildkitd's socket", async () => {
+            if (daemon.child.exitCode !== null) throw new Error(`buildkitd exited:\n${daemon.output().slice(-2000)}`);
+            return fs.existsSync(socket) ? true : undefined;
+        }, 60_000, 200);
+        await cli.ok(["buildx", "create", "--name", builder, "--driver", "remote", `unix://${socket}`]);
+        await cli.ok(["buildx", "inspect", "--bootstrap", builder], { timeoutMs: 120_000 });
+        return { builder, stop };
+    } catch (e) {
+        await stop();
+        throw e;
+    }
+}
+
+/** Pushes a local image to `repository` and returns it by digest (`repository@sha256:...`): a mirror of it. */
+export async function mirrorImage(cli: DockerCli, image: string, repository: string): Promise<string> {
+    const tag = `${repository}:mirrored`;
+    await cli.ok(["tag", image, tag]);
+    const pushed = await cli.ok(["push", tag]);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+    if (!digest) throw new Error(`docker push ${tag} printed no digest:\n${pushed}`);
+    return `${repository}@${digest}`;
+}
+
+/**
+ * Builds app/Dockerfile from `context` with `buildArgs` on a BuildKit builder, without its build cache, and pushes the
+ * result as `name`; returns the pushed manifest's digest.
+ */
+export async function buildAndPush(cli: DockerCli, builder: string, opts: {
+    readonly context: string;
+    readonly name: string;
+    readonly buildArgs: Readonly<Record<string, string>>;
+}): Promise<string> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-build-meta-"));
+    try {
+        const metadata = path.join(dir, "metadata.json");
+        await cli.ok([
+            "buildx", "build", "--builder", builder, "--no-cache", "--progress=plain", "--metadata-file", metadata,
+            "--output", `type=image,name=${opts.name},push=true`,
+            ...Object.entries(opts.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+            "-f", path.join(opts.context, "Dockerfile"), opts.context,
+        ], { timeoutMs: 900_000 });
+        const digest = (JSON.parse(fs.readFileSync(metadata, "utf8")) as Record<string, string>)["containerimage.digest"];
+        if (!/^sha256:[0-9a-f]{64}$/.test(digest ?? "")) throw new Error(`the build reported no digest: ${fs.readFileSync(metadata, "utf8")}`);
+        return digest;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}

@@ -8,6 +8,7 @@
  * its config declarations) and a link to charts/ (the service release names its chart relative to the project, as in
  * every checkout).
  */
+import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -45,6 +46,16 @@ export interface E2eStack {
     exportedState(): Promise<string>;
     /** Removes the stack's folders (state included). */
     remove(): Promise<void>;
+}
+
+/** The run's error with what the engine printed, for a failing assertion. */
+export function explain(run: Run<unknown>): string {
+    return `${run.error?.message ?? ""}\n--- engine output ---\n${run.output.slice(-6000)}`;
+}
+
+export function ok<R>(run: Run<R>): R {
+    assert.ok(!run.error, explain(run));
+    return run.result!;
 }
 
 /** Runs `op`, keeping what it printed and emitted whether it succeeds or fails. */
@@ -130,4 +141,28 @@ export async function createStack(name: string, opts: {
             fs.rmSync(root, { recursive: true, force: true });
         },
     };
+}
+
+/**
+ * The lines a `preview --diff` prints under one resource (its `[id=...]`, `[urn=...]` and `[provider=...]` lines left
+ * out), trimmed: what a reviewer reads about that resource.
+ */
+export function diffOf(output: string, urnSuffix: string): string[] {
+    const lines = output.split("\n");
+    const at = lines.findIndex((_, i) => lines[i + 2]?.includes(`[urn=`) && lines[i + 2].trim().endsWith(`${urnSuffix}]`));
+    assert.ok(at >= 0, `no resource ${urnSuffix} in:\n${output}`);
+    const indent = lines[at].search(/\S/);
+    const block: string[] = [];
+    for (const line of lines.slice(at + 1)) {
+        if (line.trim() === "" || line.search(/\S/) <= indent) break;
+        if (!/^\s*\[(id|urn|provider)=/.test(line)) block.push(line.trim());
+    }
+    return block;
+}
+
+/** The engine's count of changes by kind, e.g. { same: 17 }, from the summary event. */
+export function changes(run: Run<unknown>): Record<string, number> {
+    const summary = run.events.find((e) => e.summaryEvent)?.summaryEvent;
+    assert.ok(summary, `no summary event:\n${run.error?.message ?? ""}\n${run.output}`);
+    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
 }
