@@ -67,10 +67,9 @@ export function buildImageArgs(args: ServiceImageArgs): docker.ImageArgs {
                 VERSION: args.version,
                 COMMIT: args.revision.commit,
                 SOURCE_DATE_EPOCH: String(args.revision.time),
-                // Publish BuildKit's cache metadata inside the image, so the next build can use it.
-                BUILDKIT_INLINE_CACHE: "1",
             },
-            cacheFrom: { images: [imageName] },
+            // No inline cache metadata (BUILDKIT_INLINE_CACHE) and so no cacheFrom: the metadata differs between
+            // checkouts of the same source, and with it the digest. Rebuilds use the local Docker cache.
         },
         registry: args.registry && {
             server: args.registry.server,

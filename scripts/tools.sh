@@ -142,6 +142,11 @@ group_test() {
   # zizmor: the GitHub Actions security audit, offline, no finding of medium severity or more (test/workflows.test.ts).
   pip_install zizmor 1.32.0
 
+  # buildkitd: the image test's reproducibility specs build on a BuildKit that honours SOURCE_DATE_EPOCH (>= 0.11), as
+  # a platform engineer's Docker does; Debian's Docker engine embeds an older one. It runs as root, with runc.
+  wrapper_build buildkit v0.30.0 4 "-s -w -X github.com/moby/buildkit/version.Version=v0.30.0" \
+    buildkitd=github.com/moby/buildkit/cmd/buildkitd
+
   # BuildKit: the image test builds with `docker build`, which needs the buildx plugin on Docker CLIs >= 23.
   # Where the machine's Docker CLI lacks it, a pinned plugin is built; the tests point DOCKER_CONFIG at it.
   if command -v docker >/dev/null && ! docker buildx version >/dev/null 2>&1; then

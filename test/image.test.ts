@@ -207,8 +207,10 @@ describe("The service image (app/Dockerfile)", function () {
             for (const dir of contexts) fs.rmSync(dir, { recursive: true, force: true });
         });
 
+        let first: string;
+
         it("builds the same digest from the same source and build arguments, in checkouts made at different times", async function () {
-            const first = await buildAndPush(cli, builder.builder, {
+            first = await buildAndPush(cli, builder.builder, {
                 context: checkout(new Date("2026-01-01T00:00:00Z")), name: `${registry.host}/hello:first`, buildArgs: args,
             });
             const second = await buildAndPush(cli, builder.builder, {
@@ -218,14 +220,11 @@ describe("The service image (app/Dockerfile)", function () {
         });
 
         it("builds another digest from another source revision", async function () {
-            const [same, other] = [
-                await buildAndPush(cli, builder.builder, { context: checkout(new Date()), name: `${registry.host}/hello:a`, buildArgs: args }),
-                await buildAndPush(cli, builder.builder, {
-                    context: checkout(new Date()), name: `${registry.host}/hello:b`,
-                    buildArgs: { ...args, COMMIT: "fedcba9876543210", SOURCE_DATE_EPOCH: "1764201600" },
-                }),
-            ];
-            assert.notEqual(other, same);
+            const other = await buildAndPush(cli, builder.builder, {
+                context: checkout(new Date()), name: `${registry.host}/hello:other`,
+                buildArgs: { ...args, COMMIT: "fedcba9876543210", SOURCE_DATE_EPOCH: "1764201600" },
+            });
+            assert.notEqual(other, first);
         });
     });
 

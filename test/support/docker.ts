@@ -472,7 +472,9 @@ export async function buildAndPush(cli: DockerCli, builder: string, opts: {
     try {
         const metadata = path.join(dir, "metadata.json");
         await cli.ok([
-            "buildx", "build", "--builder", builder, "--no-cache", "--progress=plain", "--metadata-file", metadata,
+            // No attestations: the program's docker.Image pushes the image alone, without a provenance manifest.
+            "buildx", "build", "--builder", builder, "--no-cache", "--provenance=false", "--sbom=false",
+            "--progress=plain", "--metadata-file", metadata,
             "--output", `type=image,name=${opts.name},push=true`,
             ...Object.entries(opts.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
             "-f", path.join(opts.context, "Dockerfile"), opts.context,
