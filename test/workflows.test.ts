@@ -235,7 +235,26 @@ describe("the GitHub workflows", function () {
         assert.deepStrictEqual([...groups.values()].sort(), ["prod", "staging"]);
     });
 
+    it("updates every stack with refresh, so that a helm rollback by hand is rolled forward to the code", function () {
+        const ups = Object.values(workflow("deploy.yml").jobs).flatMap((job) => stepsOf(job).filter(pulumiCommand("up")));
+        assert.strictEqual(ups.length, 2);
+        for (const up of ups) assert.strictEqual(up.with?.refresh, true, `pulumi up of ${up.with?.["stack-name"]}`);
+    });
+
     describe("the image the deploy ships", function () {
+        it("is stamped with the last commit that changed app/ and its time, as the program's builds are", function () {
+            const steps = stepsOf(workflow("deploy.yml").jobs.image);
+            const checkout = steps.find(usesAction("actions/checkout"))!;
+            assert.strictEqual(checkout.with?.["fetch-depth"], 0, "the history that says when app/ last changed");
+            const build = steps.find(usesAction("docker/build-push-action"))!;
+            const args = String(build.with?.["build-args"]).trim().split("\n").map((l) => l.trim());
+            assert.ok(args.includes("COMMIT=${{ steps.version.outputs.commit }}"), args.join(", "));
+            assert.ok(args.includes("SOURCE_DATE_EPOCH=${{ steps.version.outputs.time }}"), args.join(", "));
+            const version = steps.find((s) => s.id === "version")!;
+            assert.match(String(version.run), /git log -1 --format=%h --abbrev=12 -- app/);
+            assert.match(String(version.run), /git log -1 --format=%ct -- app/);
+        });
+
         const image = () => workflow("deploy.yml").jobs.image;
 
         it("is built once with an SBOM and provenance, and pushed where the stacks take it from", function () {
