@@ -115,15 +115,18 @@ describe("the program under mocks, for each committed stack", function () {
                 assert.strictEqual(provider.clusterIdentifier, stackConfig(stack).values["hello-service:kubeContext"]);
             });
 
-            it("makes the service release, PrometheusRule and dashboards wait for kube-prometheus-stack (its CRDs)", function () {
+            it("makes the service release and the PrometheusRule wait for kube-prometheus-stack (its CRDs), and nothing else", function () {
                 const monitoringRelease = urnOf(run, one(run, RELEASE, "monitoring"));
-                for (const r of [
-                    one(run, RELEASE, "hello"),
-                    one(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule"),
-                    one(run, RELEASE, "hello-dashboards"),
-                ]) {
+                for (const r of [one(run, RELEASE, "hello"), one(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")]) {
                     assert.ok(r.dependencies.includes(monitoringRelease), `${r.type}::${r.name} does not wait for the monitoring release`);
                 }
+                const dashboards = one(run, RELEASE, "hello-dashboards");
+                assert.ok(!dashboards.dependencies.includes(monitoringRelease), "the dashboards' ConfigMaps need no CRD: they install alongside");
+            });
+
+            it("deletes its PrometheusRule without waiting for the garbage collector (it has no dependents)", function () {
+                const rule = one(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").inputs;
+                assert.strictEqual(rule.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "background");
             });
 
             it("pins the service release to the pushed image's digest, never a tag", function () {

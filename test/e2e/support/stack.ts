@@ -12,6 +12,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import { parse, stringify } from "yaml";
 import {
     ConfigMap, EngineEvent, LocalWorkspace, PreviewResult, PulumiCommand, Stack, UpResult,
@@ -29,6 +30,8 @@ export interface Run<R> {
     /** What the CLI printed (no colour). */
     readonly output: string;
     readonly events: EngineEvent[];
+    /** When each event arrived (performance.now()), for timing steps finer than the events' own seconds. */
+    readonly arrivals: number[];
 }
 
 export interface E2eStack {
@@ -62,11 +65,16 @@ export function ok<R>(run: Run<R>): R {
 async function capture<R>(op: (hooks: { onOutput(s: string): void; onEvent(e: EngineEvent): void }) => Promise<R>): Promise<Run<R>> {
     let output = "";
     const events: EngineEvent[] = [];
+    const arrivals: number[] = [];
+    const onEvent = (e: EngineEvent) => {
+        events.push(e);
+        arrivals.push(performance.now());
+    };
     try {
-        const result = await op({ onOutput: (s) => (output += s), onEvent: (e) => events.push(e) });
-        return { result, output, events };
+        const result = await op({ onOutput: (s) => (output += s), onEvent });
+        return { result, output, events, arrivals };
     } catch (err) {
-        return { error: err as Error, output, events };
+        return { error: err as Error, output, events, arrivals };
     }
 }
 

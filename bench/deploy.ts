@@ -1,0 +1,262 @@
+/**
+ * `npm run bench:deploy`: how long do the stack operations take, and how much of that is the program's own doing?
+ *
+ * On the real-engine tier's toolchain and a local cluster (test/e2e/support: Kubernetes 1.34 with a kwok node, the
+ * stand-in kube-prometheus-stack from a chart mirror on loopback), each round times, through the Automation API:
+ * `up` from empty, a no-op `preview`, a setting change (replicas 1 → 2) and `destroy`; then the raw equivalents of
+ * the same work in the same cluster: the program's own Kubernetes objects applied with kubectl, `helm upgrade
+ * --install --wait` of its three charts with the values the program passed (taken from the stack's state), a no-op
+ * `helm upgrade` of each, the replicas change by `helm upgrade`, and their removal. It also breaks the no-op preview
+ * down: the program (loading its modules in a fresh Node.js process, as the language host does, and running it), the
+ * engine (a preview of a stack whose program registers nothing) and the rest (the provider's checks and diffs).
+ *
+ * No image is built or pulled (the nodes are simulated), so Docker is not needed.
+ *
+ * It is a benchmark, not a test: it reports and exits 0 whatever the figures. The last line is one JSON object.
+ *
+ * Options: --rounds N (3).
+ */
+import { performance } from "node:perf_hooks";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+
+import { startChartMirror } from "../test/e2e/support/chartMirror";
+import { startCluster } from "../test/e2e/support/cluster";
+import { createStack, E2eStack, ok, projectProgram, PROJECT, Run } from "../test/e2e/support/stack";
+import { ensureToolchain } from "../test/e2e/support/toolchain";
+import { repoRoot } from "../test/support/docker";
+import { runOk } from "../test/support/process";
+
+const rounds = (() => {
+    const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" } } });
+    const n = Number(values.rounds);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds ${JSON.stringify(values.rounds)}: must be a positive integer`);
+    return n;
+})();
+
+const median = (xs: readonly number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+async function timed<T>(op: () => Promise<T>): Promise<[T, number]> {
+    const t0 = performance.now();
+    const result = await op();
+    return [result, performance.now() - t0];
+}
+
+/** How long each resource's step took, from when the engine's events arrived: the slowest first. */
+function stepDurations(run: Run<unknown>): [string, number][] {
+    const began = new Map<string, number>();
+    const took: [string, number][] = [];
+    run.events.forEach((e, i) => {
+        if (e.resourcePreEvent) began.set(e.resourcePreEvent.metadata.urn, run.arrivals[i]);
+        const done = e.resOutputsEvent?.metadata.urn;
+        if (done && began.has(done)) {
+            const [type, name] = done.split("::").slice(-2);
+            took.push([`${type.split("$").pop()!.split(":").pop()} ${name}`, seconds(run.arrivals[i] - began.get(done)!)]);
+        }
+    });
+    return took.sort((a, b) => b[1] - a[1]);
+}
+
+/** A state export with --show-secrets, its secrets as plain values. */
+function revealed(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(revealed);
+    if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        if (o["4dabf18193072939515e22adb298388d"] !== undefined && typeof o.plaintext === "string") return JSON.parse(o.plaintext);
+        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, revealed(v)]));
+    }
+    return value;
+}
+
+interface StateResource {
+    readonly type: string;
+    readonly urn: string;
+    readonly inputs: Record<string, any>;
+}
+
+async function main() {
+    const tools = await ensureToolchain();
+    const helmBin = path.join(tools.bin, "helm");
+    const [cluster, mirror] = await Promise.all([
+        startCluster(tools.bin, tools.kwokStages),
+        startChartMirror(helmBin, tools.operatorCrds),
+    ]);
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "hello-bench-deploy-"));
+    const helmEnv = { ...process.env, HELM_CACHE_HOME: path.join(scratch, "helm"), HELM_CONFIG_HOME: path.join(scratch, "helm") };
+    const helm = (...args: string[]) => runOk(helmBin, [...args, "--kubeconfig", cluster.kubeconfig, "--kube-context", cluster.context],
+        { env: helmEnv, cwd: repoRoot, timeoutMs: 600_000 });
+    const kubectl = (...args: string[]) => cluster.kubectl(args);
+
+    process.env.KUBECONFIG = cluster.kubeconfig;
+    let programMs = 0;
+    const stacks: E2eStack[] = [];
+    try {
+        const stack = await createStack("bench", {
+            bin: tools.bin,
+            env: { KUBECONFIG: cluster.kubeconfig },
+            program: async () => {
+                const [outputs, ms] = await timed(projectProgram);
+                programMs = ms;
+                return outputs;
+            },
+        });
+        const empty = await createStack("bench-empty", { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig }, program: async () => undefined });
+        stacks.push(stack, empty);
+        const key = (k: string) => `${PROJECT}:${k}`;
+        const base = {
+            [key("environment")]: "dev",
+            [key("kubeContext")]: cluster.context,
+            [key("registry")]: "registry.bench.invalid",
+            [key("prebuiltImage")]: `registry.bench.invalid/hello@sha256:${"b".repeat(64)}`,
+            [key("monitoringChartRepository")]: mirror.url,
+        };
+        await stack.configure(base, { [key("grafanaAdminPassword")]: "bench-admin-password" });
+        await empty.configure({ [key("kubeContext")]: cluster.context, [key("registry")]: "registry.bench.invalid" });
+
+        const pulumi = { up: [] as number[], preview: [] as number[], change: [] as number[], destroy: [] as number[] };
+        const raw = { apply: [] as number[], monitoring: [] as number[], service: [] as number[], dashboards: [] as number[],
+            up: [] as number[], noop: [] as number[], change: [] as number[], teardown: [] as number[] };
+        const breakdown = { preview: [] as number[], program: [] as number[], engine: [] as number[] };
+        let slowest: [string, number][] = [];
+        let slowestDestroy: [string, number][] = [];
+
+        for (let round = 1; round <= rounds; round++) {
+            // --- Pulumi -----------------------------------------------------------------------------------------
+            const [up, upMs] = await timed(() => stack.up());
+            ok(up);
+            pulumi.up.push(upMs);
+            if (round === 1) slowest = stepDurations(up);
+            // With --show-secrets: the raw runs need the Secret's data; nothing of it is printed.
+            const state = revealed((await stack.stack.exportStack()).deployment) as { resources: StateResource[] };
+            const [preview, previewMs] = await timed(() => stack.preview({ expectNoChanges: true }));
+            ok(preview);
+            pulumi.preview.push(previewMs);
+            breakdown.preview.push(previewMs);
+            breakdown.program.push(programMs);
+            const [emptyPreview, engineMs] = await timed(() => empty.preview());
+            ok(emptyPreview);
+            breakdown.engine.push(engineMs);
+            await stack.configure({ [key("replicas")]: "2" });
+            const [change, changeMs] = await timed(() => stack.up());
+            ok(change);
+            pulumi.change.push(changeMs);
+            await stack.configure({ [key("replicas")]: undefined });
+            const [destroyed, destroyMs] = await timed(() => stack.destroy());
+            ok(destroyed);
+            if (round === 1) slowestDestroy = stepDurations(destroyed);
+            pulumi.destroy.push(destroyMs);
+
+            // --- The same work by hand ----------------------------------------------------------------------------
+            const resources = state.resources;
+            const inputsOf = (type: string) => resources.filter((r) => r.type === type).map((r) => r.inputs);
+            const objects = [
+                ...inputsOf("kubernetes:core/v1:Namespace").map((i) => ({ apiVersion: "v1", kind: "Namespace", ...i })),
+                ...inputsOf("kubernetes:core/v1:Secret").map((i) => ({ apiVersion: "v1", kind: "Secret", ...i })),
+                ...inputsOf("kubernetes:monitoring.coreos.com/v1:PrometheusRule"),
+            ];
+            const releases = inputsOf("kubernetes:helm.sh/v3:Release");
+            const release = (name: string) => releases.find((r) => r.name === name)!;
+            const valuesFile = (name: string, values: unknown) => {
+                const file = path.join(scratch, `${name}.yaml`);
+                fs.writeFileSync(file, stringify(values), { mode: 0o600 });
+                return file;
+            };
+            const install = (name: string, extra: string[] = []) => {
+                const r = release(name);
+                const chart = r.repositoryOpts?.repo ? ["--repo", r.repositoryOpts.repo, r.chart] : [r.chart];
+                return helm("upgrade", "--install", "--wait", "--atomic", "--timeout", "5m", r.name, ...chart,
+                    "--version", r.version, "--namespace", r.namespace, "--values", valuesFile(r.name, r.values), ...extra);
+            };
+            const namespaces = objects.filter((o) => o.kind === "Namespace");
+            const [, applyMs] = await timed(async () => {
+                await kubectl("apply", "--filename", valuesFile("namespaces", { apiVersion: "v1", kind: "List", items: namespaces }));
+                await kubectl("apply", "--filename", valuesFile("objects", {
+                    apiVersion: "v1", kind: "List", items: objects.filter((o) => o.kind === "Secret"),
+                }));
+            });
+            const [, monitoringMs] = await timed(() => install("kube-prometheus-stack"));
+            await kubectl("apply", "--filename", valuesFile("rules", {
+                apiVersion: "v1", kind: "List", items: objects.filter((o) => o.kind === "PrometheusRule"),
+            }));
+            const [, serviceMs] = await timed(() => install("hello"));
+            const [, dashboardsMs] = await timed(() => install("hello-dashboards"));
+            raw.apply.push(applyMs);
+            raw.monitoring.push(monitoringMs);
+            raw.service.push(serviceMs);
+            raw.dashboards.push(dashboardsMs);
+            raw.up.push(applyMs + monitoringMs + serviceMs + dashboardsMs);
+            const [, noopMs] = await timed(async () => {
+                for (const name of ["kube-prometheus-stack", "hello", "hello-dashboards"]) await install(name);
+            });
+            raw.noop.push(noopMs);
+            const [, rawChangeMs] = await timed(() => install("hello", ["--set", "replicaCount=2"]));
+            raw.change.push(rawChangeMs);
+            const [, teardownMs] = await timed(async () => {
+                for (const r of releases) await helm("uninstall", r.name, "--namespace", r.namespace, "--wait");
+                await kubectl("delete", "--wait", "--filename", path.join(scratch, "namespaces.yaml"));
+            });
+            raw.teardown.push(teardownMs);
+            console.error(`round ${round}/${rounds}: up ${seconds(upMs)} s, preview ${seconds(previewMs)} s, ` +
+                `change ${seconds(changeMs)} s, destroy ${seconds(destroyMs)} s; by hand: up ${seconds(raw.up.at(-1)!)} s`);
+        }
+
+        // The program's cold start, as the language host pays it: a fresh Node.js loading index.ts through ts-node.
+        const load = await runOk(process.execPath, ["-r", "ts-node/register/transpile-only", "-e",
+            "const t=performance.now(); require('./index'); console.log(performance.now()-t)"], { cwd: repoRoot });
+        const loadMs = Number(load.trim());
+
+        const m = (xs: number[]) => seconds(median(xs));
+        const figures = {
+            rounds,
+            pulumi: { up_s: m(pulumi.up), preview_noop_s: m(pulumi.preview), change_s: m(pulumi.change), destroy_s: m(pulumi.destroy) },
+            raw: {
+                up_s: m(raw.up), objects_s: m(raw.apply), monitoring_release_s: m(raw.monitoring), service_release_s: m(raw.service),
+                dashboards_release_s: m(raw.dashboards), noop_upgrades_s: m(raw.noop), change_s: m(raw.change), teardown_s: m(raw.teardown),
+            },
+            preview_breakdown: {
+                total_s: m(breakdown.preview),
+                program_load_s: seconds(loadMs),
+                program_run_s: m(breakdown.program),
+                engine_s: m(breakdown.engine),
+                providers_and_rest_s: seconds(Math.max(0, median(breakdown.preview) - median(breakdown.engine) - median(breakdown.program))),
+            },
+            slowest_steps_of_first_up: slowest.slice(0, 6).map(([name, s]) => ({ name, s })),
+            slowest_steps_of_first_destroy: slowestDestroy.slice(0, 6).map(([name, s]) => ({ name, s })),
+        };
+        console.log("");
+        console.log(`medians of ${rounds} round(s), kwok node, stand-in kube-prometheus-stack from a loopback mirror`);
+        console.log("operation            pulumi      by hand");
+        console.log(`up from empty        ${String(figures.pulumi.up_s).padStart(6)} s   ${String(figures.raw.up_s).padStart(6)} s` +
+            `  (objects ${figures.raw.objects_s} s, kube-prometheus-stack ${figures.raw.monitoring_release_s} s, ` +
+            `service ${figures.raw.service_release_s} s, dashboards ${figures.raw.dashboards_release_s} s)`);
+        console.log(`no-op preview/upgrade${String(figures.pulumi.preview_noop_s).padStart(6)} s   ${String(figures.raw.noop_upgrades_s).padStart(6)} s`);
+        console.log(`replicas 1 -> 2      ${String(figures.pulumi.change_s).padStart(6)} s   ${String(figures.raw.change_s).padStart(6)} s`);
+        console.log(`destroy              ${String(figures.pulumi.destroy_s).padStart(6)} s   ${String(figures.raw.teardown_s).padStart(6)} s`);
+        console.log(`no-op preview: engine ${figures.preview_breakdown.engine_s} s, program ${figures.preview_breakdown.program_run_s} s ` +
+            `(cold module load ${figures.preview_breakdown.program_load_s} s in a fresh process), providers and the rest ` +
+            `${figures.preview_breakdown.providers_and_rest_s} s`);
+        console.log(`slowest steps of the first up: ${figures.slowest_steps_of_first_up.map((s) => `${s.name} ${s.s} s`).join(", ")}`);
+        console.log(`slowest steps of the first destroy: ${figures.slowest_steps_of_first_destroy.map((s) => `${s.name} ${s.s} s`).join(", ")}`);
+        console.log(JSON.stringify(figures));
+    } finally {
+        for (const s of stacks) {
+            await s.destroy().catch(() => undefined);
+            await s.remove();
+        }
+        await Promise.all([cluster.stop(), mirror.stop()]);
+        fs.rmSync(scratch, { recursive: true, force: true });
+        delete process.env.KUBECONFIG;
+    }
+}
+
+main().catch((err) => {
+    console.error(`bench:deploy could not measure: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+});
