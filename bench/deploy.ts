@@ -21,6 +21,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { stringify } from "yaml";
 
 import { startChartMirror } from "../test/e2e/support/chartMirror";
@@ -69,7 +70,7 @@ function revealed(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(revealed);
     if (value && typeof value === "object") {
         const o = value as Record<string, unknown>;
-        if (o["4dabf18193072939515e22adb298388d"] !== undefined && typeof o.plaintext === "string") return JSON.parse(o.plaintext);
+        if (o[specialSigKey] === specialSecretSig && typeof o.plaintext === "string") return JSON.parse(o.plaintext);
         return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, revealed(v)]));
     }
     return value;

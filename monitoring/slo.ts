@@ -32,6 +32,11 @@ export const BURN_RATE_FACTORS = { page: 14.4, pageSlow: 6, ticket: 3, ticketSlo
  */
 export const MIN_OBJECTIVE = 1 - 1 / BURN_RATE_FACTORS.page;
 
+/** Whether `ratio` is an objective the alerts can page on: above {@link MIN_OBJECTIVE} and below 1. */
+export function isValidObjective(ratio: unknown): ratio is number {
+    return typeof ratio === "number" && Number.isFinite(ratio) && ratio > MIN_OBJECTIVE && ratio < 1;
+}
+
 /** The service level objectives of one stack. */
 export interface SloSettings {
     /** Availability: requests answered without a 5xx. */
@@ -86,7 +91,7 @@ export const DEFAULT_SLO: SloSettings = {
 export function validateSloSettings(slo: SloSettings, configKey = "slo"): string[] {
     const problems: string[] = [];
     const objective = (key: string, value: unknown) => {
-        if (typeof value !== "number" || !Number.isFinite(value) || value <= MIN_OBJECTIVE || value >= 1) {
+        if (!isValidObjective(value)) {
             problems.push(
                 `\`${configKey}.${key}\` is ${JSON.stringify(value)}; it must be a ratio above ${MIN_OBJECTIVE.toFixed(4)} ` +
                     `and below 1 (e.g. 0.999), because below that a ${BURN_RATE_FACTORS.page}x burn rate cannot happen ` +

@@ -17,12 +17,13 @@ import {
     APPROVED_LOCAL_CHARTS, APPROVED_REMOTE_CHARTS, approvedLocalChart, chartSource,
 } from "./charts";
 import { PROJECT_DIR, readChartYaml } from "../components/localChart";
+import { POD_SECURITY_EXEMPTION } from "../components/namespace";
 import { ENVIRONMENT_SCHEMA, EnvironmentConfig, resolveEnvironment, stackOfUrn } from "./environment";
 import { ReleaseProps, ReleaseView, isUnknown, previewWithUnknowns, unproxied, viewRelease } from "./releases";
 import { findSecrets } from "./secrets";
 import {
-    KubeObject, autoscalerOf, describeObject, imageProblems, podSecurityProblems, podSpecOf, replicasOf,
-    resourceProblems, writableRootProblems,
+    KubeObject, autoscalerOf, describeObject, imageProblems, missingResources, podSecurityProblems, podSpecOf,
+    replicasOf, resourceProblems, writableRootProblems,
 } from "./workloads";
 
 /** Resource classes that run pods; the program creates none directly today, but a future one is covered. */
@@ -128,10 +129,8 @@ export const readOnlyRootFilesystem: ResourceValidationPolicy = {
 
 /** kube-prometheus-stack's Prometheus: the one workload of that chart whose size the program decides. */
 function prometheusResourceProblems(values: any): string[] {
-    const resources = values?.prometheus?.prometheusSpec?.resources;
-    const missing = [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]]
-        .filter(([kind, name]) => resources?.[kind]?.[name] === undefined)
-        .map(([kind, name]) => `prometheus.prometheusSpec.resources.${kind}.${name}`);
+    const missing = missingResources(values?.prometheus?.prometheusSpec?.resources)
+        .map((field) => `prometheus.prometheusSpec.resources.${field}`);
     return missing.length > 0 ? [`${missing.join(", ")} must be set: Prometheus' memory grows with its series`] : [];
 }
 
@@ -158,8 +157,6 @@ export const containerResources: ResourceValidationPolicy = {
 const PSS_LEVELS = ["restricted", "baseline", "privileged"] as const;
 type PssLevel = (typeof PSS_LEVELS)[number];
 
-/** The annotation that records why a namespace enforces less than restricted (components/namespace.ts). */
-export const POD_SECURITY_EXEMPTION = "hello.platform/pod-security-exemption";
 
 /**
  * Namespaces the platform team exempted from enforcing restricted, and the weakest level each may enforce.

@@ -41,15 +41,24 @@ export class HelmError extends Error {
     }
 }
 
+/** Writes `values` to a temporary file (JSON is YAML) only this user can read, calls `use` with it, removes it. */
+export async function withValuesFile<T>(values: unknown, use: (file: string) => Promise<T>): Promise<T> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "helm-values-"));
+    try {
+        const file = path.join(dir, "values.json");
+        await fs.writeFile(file, JSON.stringify(values ?? {}), { mode: 0o600 });
+        return await use(file);
+    } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+    }
+}
+
 /** `helm template` of a chart with values: the manifest stream as text. Rejects with a HelmError. */
 export async function helmTemplate(req: RenderRequest, kubeVersion = KUBE_VERSION): Promise<string> {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "policy-values-"));
-    try {
-        const file = path.join(dir, "values.json"); // JSON is YAML
-        await fs.writeFile(file, JSON.stringify(req.values ?? {}));
+    return withValuesFile(req.values, (file) => {
         const args = ["template", req.releaseName, req.chartDir, "--namespace", req.namespace,
             "--kube-version", kubeVersion, "--values", file];
-        return await new Promise<string>((resolve, reject) => {
+        return new Promise<string>((resolve, reject) => {
             execFile("helm", args, { maxBuffer: 64 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
                 if (!err) return resolve(stdout);
                 if ((err as NodeJS.ErrnoException).code === "ENOENT") {
@@ -60,9 +69,7 @@ export async function helmTemplate(req: RenderRequest, kubeVersion = KUBE_VERSIO
                 reject(new HelmError(`helm template failed: ${(stderr || stdout || err.message).trim()}`, false));
             });
         });
-    } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-    }
+    });
 }
 
 /** Parses a manifest stream into objects, skipping empty documents. */

@@ -5,7 +5,10 @@
  * config file such as policy/config/prod.json; a not-applicable or a "can't run during preview" outcome is recorded
  * as the engine records it. Tests use it; the pack never loads it.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Policy, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 // @pulumi/policy's analyzer internals: its deserializer and unknown-checking proxy (not in its typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -24,11 +27,16 @@ export const UNKNOWN = unknownStringValue;
 
 /** A Pulumi secret in the wire format (as a program registers it, and as the engine sends it to the analyzer). */
 export function secret(value: unknown): Record<string, unknown> {
-    return { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value };
+    return { [specialSigKey]: specialSecretSig, value };
 }
 
 /** Policy config as in a `--policy-pack-config` file: policy name → its properties. */
 export type PackConfig = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
+/** The policy config the workflows pass for `stack`: policy/config/<stack>.json. */
+export function packConfig(stack: string): PackConfig {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, "config", `${stack}.json`), "utf8")) as PackConfig;
+}
 
 export interface TestResource {
     /** Pulumi type token, e.g. `kubernetes:helm.sh/v3:Release`. */

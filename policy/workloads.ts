@@ -132,13 +132,17 @@ export function resourceProblems(podSpec: any): string[] {
     const problems: string[] = [];
     for (const { label, container, ephemeral } of containersOf(podSpec)) {
         if (ephemeral) continue; // ephemeral containers cannot have resources
-        const missing = [
-            ["requests", "cpu"], ["requests", "memory"], ["limits", "memory"],
-        ].filter(([kind, name]) => container.resources?.[kind]?.[name] === undefined || container.resources?.[kind]?.[name] === "")
-            .map(([kind, name]) => `resources.${kind}.${name}`);
+        const missing = missingResources(container.resources).map((field) => `resources.${field}`);
         if (missing.length > 0) problems.push(`${label}: ${missing.join(", ")} must be set`);
     }
     return problems;
+}
+
+/** The fields of a container's `resources` every workload must set: `requests.cpu`, `requests.memory`, `limits.memory`. */
+export function missingResources(resources: any): string[] {
+    return [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]]
+        .filter(([kind, name]) => resources?.[kind]?.[name] === undefined || resources?.[kind]?.[name] === "")
+        .map(([kind, name]) => `${kind}.${name}`);
 }
 
 export function imageProblems(podSpec: any): string[] {

@@ -6,7 +6,7 @@
  * rules that span several keys in `rules.ts`, and `load.ts` turns raw Pulumi config into settings.
  */
 import { z } from "zod";
-import { LATENCY_BUCKET_BOUNDARIES, MIN_OBJECTIVE } from "../monitoring/slo";
+import { LATENCY_BUCKET_BOUNDARIES, MIN_OBJECTIVE, isValidObjective } from "../monitoring/slo";
 import { IMAGE_BY_DIGEST } from "../components/imageReference";
 
 /** How Pulumi stores a key: every config value reaches a program as a string, decoded by its kind. */
@@ -65,11 +65,11 @@ const mirroredImage = z.string().regex(IMAGE_BY_DIGEST, {
 const chartRepository = z.string().regex(/^(https?|oci):\/\/[a-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, {
     error: "must be a Helm repository URL (https://charts.example.com/prometheus-community) or an OCI registry path (oci://registry.example.com/charts)",
 });
-// Below 1 - 1/14.4 a 14.4x burn rate needs more than all requests to fail: the page alert could never fire.
+// The objectives the SLO alerts can page on (monitoring/slo.ts), written in percent.
 const objectivePercent = (() => {
     const min = Math.ceil(MIN_OBJECTIVE * 10000) / 100;
     const error = `must be a percentage from ${min} to below 100, such as 99.9 (lower, and the fast burn-rate page could never fire)`;
-    return z.number({ error }).gte(min, { error }).lt(100, { error });
+    return z.number({ error }).refine((percent) => isValidObjective(percent / 100), { error });
 })();
 
 /**

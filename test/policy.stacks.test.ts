@@ -7,18 +7,13 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { CapturedResource, ProgramRun, ROOT, runProgram, stackConfig, TEST_SECRETS } from "../scripts/lib/program";
+import { CapturedResource, configuredStack, ProgramRun, ROOT, runProgram } from "../scripts/lib/program";
 import { loadSettings } from "../stacks/load";
 import { readStackFile } from "../stacks/stackFile";
 import { POLICIES } from "../policy/policies";
-import { PackConfig, runPolicy, UNKNOWN } from "../policy/testing";
+import { packConfig, runPolicy, UNKNOWN } from "../policy/testing";
 
 const STACKS = ["dev", "staging", "prod"] as const;
-type Stack = (typeof STACKS)[number];
-
-function packConfig(stack: string): PackConfig {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "config", `${stack}.json`), "utf8")) as PackConfig;
-}
 
 /** Mocks capture an unknown input as `{__pulumiUnknown: true}`; the engine hands the analyzer its unknown marker. */
 function toWire(value: unknown): unknown {
@@ -62,12 +57,10 @@ describe("the policy pack over each stack's resources, captured under mocks", fu
     const runs = new Map<string, ProgramRun>();
 
     before(async function () {
-        // What the platform team sets once per stack (dev needs none); one process per run, all at once.
-        const secrets = (stack: Stack): Record<string, string> => (stack === "dev" ? {} : { ...TEST_SECRETS });
-        const values = (stack: Stack): Record<string, string> => (stack === "dev" ? {} : { "hello-service:registryUsername": "ci-bot" });
+        // With what the platform team sets once per stack; one process per run, all at once.
         const captures: [string, Promise<ProgramRun>][] = [
-            ...STACKS.map((stack) => [stack, runProgram(stackConfig(stack, { values: values(stack), secrets: secrets(stack) }))] as [string, Promise<ProgramRun>]),
-            ["prod (preview)", runProgram(stackConfig("prod", { values: values("prod"), secrets: secrets("prod") }), { preview: true })],
+            ...STACKS.map((stack) => [stack, runProgram(configuredStack(stack))] as [string, Promise<ProgramRun>]),
+            ["prod (preview)", runProgram(configuredStack("prod"), { preview: true })],
         ];
         for (const [name, run] of captures) runs.set(name, await run);
         for (const [name, run] of runs) assert.strictEqual(run.error, undefined, `the ${name} program failed: ${run.error}`);

@@ -16,17 +16,13 @@ import {
 } from "../policy/policies";
 import { clearRenderCache } from "../policy/render";
 import { findSecrets } from "../policy/secrets";
-import { PackConfig, PolicyOutcome, runPolicy, secret, TestResource, UNKNOWN } from "../policy/testing";
+import { packConfig, PolicyOutcome, runPolicy, secret, TestResource, UNKNOWN } from "../policy/testing";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const IMAGE = `ghcr.io/acme/hello@${DIGEST}`;
 
-/** The policy config each stack's workflow passes (policy/config/<stack>.json). */
-function packConfig(stack: string): PackConfig {
-    return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policy", "config", `${stack}.json`), "utf8")) as PackConfig;
-}
 const PROD = packConfig("prod");
 const STAGING = packConfig("staging");
 const DEV = packConfig("dev");

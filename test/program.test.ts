@@ -8,7 +8,9 @@ import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../components/monitor
 import { sourceRevision } from "../components/serviceImage";
 import { loadSettings } from "../stacks/load";
 import { helmTemplate, kubeScore } from "./support/chart";
-import { CapturedResource, ProgramRun, TEST_SECRETS, isSecretValue, runProgram, stackConfig } from "../scripts/lib/program";
+import {
+    CapturedResource, configuredStack, isSecretValue, ProgramRun, runProgram, stackConfig, TEST_SECRETS,
+} from "../scripts/lib/program";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 type Stack = (typeof STACKS)[number];
@@ -19,10 +21,8 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /** What the platform team sets once per stack with `pulumi config set --secret` (dev needs none). */
 function secretsFor(stack: Stack): Record<string, string> {
-    return stack === "dev" ? {} : { ...TEST_SECRETS };
-}
-function valuesFor(stack: Stack): Record<string, string> {
-    return stack === "dev" ? {} : { "hello-service:registryUsername": "ci-bot" };
+    const { values, secretKeys } = configuredStack(stack);
+    return Object.fromEntries([...secretKeys].map((k) => [k, values[k]]));
 }
 
 const TEST_SECRETS_NO_REGISTRY = Object.fromEntries(
@@ -64,7 +64,7 @@ describe("the program under mocks, for each committed stack", function () {
     before(async function () {
         // One process per stack (a program runs once per module cache), all at once.
         const results = await Promise.all(STACKS.map((stack) =>
-            runProgram(stackConfig(stack, { values: valuesFor(stack), secrets: secretsFor(stack) }))));
+            runProgram(configuredStack(stack))));
         STACKS.forEach((stack, i) => runs.set(stack, results[i]));
     });
 
@@ -161,7 +161,7 @@ describe("the program under mocks, for each committed stack", function () {
             });
 
             it("gives both releases the stack's helmTimeout", function () {
-                const { settings } = loadSettings(stackConfig(stack, { values: valuesFor(stack), secrets: secretsFor(stack) }));
+                const { settings } = loadSettings(configuredStack(stack));
                 for (const release of byType(run, RELEASE)) {
                     assert.strictEqual(release.inputs.timeout, settings.helmTimeout, release.name);
                 }
@@ -352,7 +352,8 @@ describe("the program with mirrors for everything it downloads", function () {
     };
     let run: ProgramRun;
     before(async function () {
-        run = await runProgram(stackConfig("prod", { values: { ...mirrors, ...valuesFor("prod") }, secrets: TEST_SECRETS }));
+        const prod = configuredStack("prod");
+        run = await runProgram({ ...prod, values: { ...prod.values, ...mirrors } });
         assert.strictEqual(run.error, undefined);
     });
 

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import type { RawStackConfig } from "../../stacks/load";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { readStackFile } from "../../stacks/stackFile";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -51,11 +52,9 @@ export interface ProgramRun {
     readonly error?: string;
 }
 
-/** The marker Pulumi wraps secret values in when it serializes them. */
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/** Whether `value` is a secret as Pulumi serializes one: wrapped in the SDK's own marker. */
 export function isSecretValue(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null &&
-        (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG;
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
 }
 
 /**
@@ -82,6 +81,16 @@ export function stackConfig(stack: string, extra: {
         values: { ...file.values, ...extra.values, ...extra.secrets },
         secretKeys,
     };
+}
+
+/**
+ * A committed stack file's config with what its platform team sets once per stack: the secrets, and the registry user
+ * beside the registry password (dev needs neither: a local registry, a generated Grafana password).
+ */
+export function configuredStack(stack: string, dir = ROOT): RawStackConfig {
+    return stack === "dev"
+        ? stackConfig(stack, {}, dir)
+        : stackConfig(stack, { values: { "hello-service:registryUsername": "ci-bot" }, secrets: { ...TEST_SECRETS } }, dir);
 }
 
 /**

@@ -22,9 +22,8 @@ import { DASHBOARD_FOLDER, DashboardFile, dashboards } from "../../monitoring/da
 import { ruleGroups } from "../../monitoring/ruleGroups";
 import { DEFAULT_SLO } from "../../monitoring/slo";
 import { POLICIES } from "../../policy/policies";
-import { PackConfig, runPolicy, UNKNOWN } from "../../policy/testing";
+import { packConfig, runPolicy, UNKNOWN } from "../../policy/testing";
 import { loadSettings } from "../../stacks/load";
-import { repoRoot } from "../support/docker";
 import { LocalCluster, startCluster } from "./support/cluster";
 import { changes, createStack, diffOf, E2eStack, ok, PROJECT } from "./support/stack";
 import { ensureToolchain, Toolchain } from "./support/toolchain";
@@ -32,7 +31,7 @@ import { ensureToolchain, Toolchain } from "./support/toolchain";
 const REPOSITORY = "registry.e2e.invalid/hello"; // simulated nodes pull nothing
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const RELEASE_URN = "ServiceRelease$kubernetes:helm.sh/v3:Release::hello";
-const DEV_POLICY_CONFIG = require(path.join(repoRoot, "policy", "config", "dev.json")) as PackConfig;
+const DEV_POLICY_CONFIG = packConfig("dev");
 
 /** The release's inputs as the engine handed them on in this run (after the provider's check). */
 function releaseInputs(events: readonly EngineEvent[]): Record<string, any> {

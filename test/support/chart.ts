@@ -93,18 +93,6 @@ function run(tool: string, args: readonly string[], input?: string): Promise<Run
     });
 }
 
-/** Writes `values` to a temporary file, calls `use` with its path, removes the file. */
-async function withValuesFile<T>(values: object, use: (file: string) => Promise<T>): Promise<T> {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "go-service-values-"));
-    try {
-        const file = path.join(dir, "values.json"); // JSON is YAML
-        await fs.writeFile(file, JSON.stringify(values));
-        return await use(file);
-    } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-    }
-}
-
 /** Parses a multi-document YAML stream into objects, skipping empty documents. */
 export function parseManifests(yamlText: string): ManifestObject[] {
     return render.parseManifests(yamlText) as ManifestObject[];
@@ -129,7 +117,7 @@ export async function helmTemplate(values: object, opts: RenderOptions = {}): Pr
  * the offending value) when linting fails.
  */
 export async function helmLint(values: object, opts: RenderOptions = {}): Promise<string> {
-    return withValuesFile(values, async (file) => {
+    return render.withValuesFile(values, async (file) => {
         const args = [
             "lint",
             opts.chartDir ?? CHART_DIR,
@@ -170,15 +158,15 @@ export async function helmNotes(values: object, opts: RenderOptions = {}): Promi
                 "",
             ].join("\n"),
         );
-        const file = path.join(dir, "values.json");
-        await fs.writeFile(file, JSON.stringify(values));
-        const args = ["template", opts.releaseName ?? "hello", chart, "--namespace", opts.namespace ?? "default",
-            "--kube-version", opts.kubeVersion ?? KUBE_VERSION, "--values", file,
-            "--show-only", "templates/zz-notes-under-test.yaml"];
-        const res = await run("helm", args);
-        if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
-        const [configMap] = parseManifests(res.stdout);
-        return (configMap.data as { notes: string }).notes;
+        return await render.withValuesFile(values, async (file) => {
+            const args = ["template", opts.releaseName ?? "hello", chart, "--namespace", opts.namespace ?? "default",
+                "--kube-version", opts.kubeVersion ?? KUBE_VERSION, "--values", file,
+                "--show-only", "templates/zz-notes-under-test.yaml"];
+            const res = await run("helm", args);
+            if (res.code !== 0) throw new ToolError("helm", args, res.stderr + res.stdout);
+            const [configMap] = parseManifests(res.stdout);
+            return (configMap.data as { notes: string }).notes;
+        });
     } finally {
         await fs.rm(dir, { recursive: true, force: true });
     }
