@@ -14,6 +14,9 @@ export const SERVICE_CHART = "./charts/go-service";
 /** The chart that ships a service's Grafana dashboards to kube-prometheus-stack's sidecar. */
 export const DASHBOARDS_CHART = "./charts/grafana-dashboards";
 
+/** The annotation that carries {@link chartChecksum} of a local chart into what it renders. */
+export const CHART_CHECKSUM_ANNOTATION = "hello.platform/chart-checksum";
+
 /** The project directory: where Pulumi.yaml is. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DASHBOARDS_CHART, projectPath, readChartYaml } from "./localChart";
+import { CHART_CHECKSUM_ANNOTATION, chartChecksum, DASHBOARDS_CHART, projectPath, readChartYaml } from "./localChart";
 
 /** A Prometheus rule group, as in a rule file's `groups:` list. */
 export interface RuleGroup {
@@ -52,9 +52,18 @@ export function prometheusRuleSpec(groups: readonly RuleGroup[]) {
 /**
  * The values of charts/grafana-dashboards for a set of dashboards: each dashboard a structured value (not a JSON
  * string), so that a preview of a change to one panel shows that panel's changed fields, not the whole dashboard.
+ * `chartChecksum` (of the chart's files) makes a template change show in the preview and upgrade the release.
  */
-export function dashboardValues(dashboards: readonly Dashboard[], folder: string, labels: Readonly<Record<string, string>> = {}) {
-    return { folder, labels: { ...labels }, dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.json])) };
+export function dashboardValues(dashboards: readonly Dashboard[], folder: string, opts: {
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly chartChecksum?: string;
+} = {}) {
+    return {
+        folder,
+        labels: { ...opts.labels },
+        annotations: opts.chartChecksum ? { [CHART_CHECKSUM_ANNOTATION]: opts.chartChecksum } : {},
+        dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.json])),
+    };
 }
 
 /**
@@ -89,7 +98,9 @@ export class ServiceMonitoring extends pulumi.ComponentResource {
             chart: DASHBOARDS_CHART,
             version: readChartYaml(projectPath(DASHBOARDS_CHART)).version,
             namespace: args.namespace,
-            values: dashboardValues(args.dashboards, args.folder, labels),
+            values: dashboardValues(args.dashboards, args.folder, {
+                labels, chartChecksum: chartChecksum(projectPath(DASHBOARDS_CHART)),
+            }),
             // A dashboard's nulls (a threshold's base step) reach Grafana as they are.
             allowNullValues: true,
             atomic: true,

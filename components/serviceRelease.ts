@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ImageReference, parseImageRef } from "./imageReference";
-import { SERVICE_CHART, chartChecksum, projectPath, readChartYaml } from "./localChart";
+import { CHART_CHECKSUM_ANNOTATION, SERVICE_CHART, chartChecksum, projectPath, readChartYaml } from "./localChart";
 import { watchRollout } from "./rolloutDiagnostics";
 import { securedNamespace } from "./namespace";
 
@@ -77,7 +77,7 @@ export function buildServiceValues<T>(spec: ServiceSpec, image: ImageReference<T
             },
         },
         serviceMonitor: { enabled: true, interval: "30s" },
-        podAnnotations: opts.chartChecksum ? { "hello.platform/chart-checksum": opts.chartChecksum } : {},
+        podAnnotations: opts.chartChecksum ? { [CHART_CHECKSUM_ANNOTATION]: opts.chartChecksum } : {},
     };
 }
 

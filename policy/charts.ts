@@ -28,7 +28,7 @@ export const APPROVED_REMOTE_CHARTS: readonly RemoteChart[] = [
 ];
 
 export const APPROVED_LOCAL_CHARTS: readonly LocalChart[] = [
-    // The service's chart (components/serviceRelease.ts); bump with every template change (Chart.yaml).
+    // The service's chart (components/serviceRelease.ts); its version changes with its values (Chart.yaml).
     { name: "go-service", path: "./charts/go-service", version: "0.1.0" },
     // The service's dashboards for Grafana's sidecar (components/serviceMonitoring.ts).
     { name: "grafana-dashboards", path: "./charts/grafana-dashboards", version: "0.1.0" },

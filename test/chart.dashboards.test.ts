@@ -20,7 +20,7 @@ async function renderError(values: object): Promise<string> {
 
 describe("charts/grafana-dashboards", function () {
     const shipped = dashboards();
-    const values = dashboardValues(shipped, DASHBOARD_FOLDER, { "app.kubernetes.io/part-of": "hello" });
+    const values = dashboardValues(shipped, DASHBOARD_FOLDER, { labels: { "app.kubernetes.io/part-of": "hello" }, chartChecksum: "abc123" });
 
     it("GIVEN the program's dashboards THEN it lints clean", async function () {
         await helmLint(values, CHART);
@@ -38,12 +38,13 @@ describe("charts/grafana-dashboards", function () {
         }
     });
 
-    it("GIVEN labels and a folder THEN every ConfigMap carries them, with the sidecar's label", async function () {
+    it("GIVEN labels, a folder and the chart's checksum THEN every ConfigMap carries them, with the sidecar's label", async function () {
         for (const cm of await helmTemplate(values, CHART)) {
             assert.strictEqual(cm.metadata.namespace, "hello");
             assert.strictEqual(cm.metadata.labels?.grafana_dashboard, "1");
             assert.strictEqual(cm.metadata.labels?.["app.kubernetes.io/part-of"], "hello");
             assert.strictEqual(cm.metadata.annotations?.grafana_folder, DASHBOARD_FOLDER);
+            assert.strictEqual(cm.metadata.annotations?.["hello.platform/chart-checksum"], "abc123", "a template change shows");
         }
     });
 

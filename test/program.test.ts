@@ -3,7 +3,7 @@
  * they hang together, the values each Helm release gets, and that no secret is ever plaintext.
  */
 import * as assert from "assert";
-import { SERVICE_CHART, projectPath, readChartYaml } from "../components/localChart";
+import { chartChecksum, DASHBOARDS_CHART, SERVICE_CHART, projectPath, readChartYaml } from "../components/localChart";
 import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../components/monitoringStack";
 import { sourceRevision } from "../components/serviceImage";
 import { loadSettings } from "../stacks/load";
@@ -216,6 +216,8 @@ describe("the program under mocks, for each committed stack", function () {
                 assert.strictEqual(dashboards.chart, "./charts/grafana-dashboards");
                 assert.strictEqual(dashboards.namespace, "hello");
                 assert.strictEqual(dashboards.values.folder, "hello");
+                assert.deepStrictEqual(dashboards.values.annotations,
+                    { "hello.platform/chart-checksum": chartChecksum(projectPath(DASHBOARDS_CHART)) }, "a template change shows");
                 assert.deepStrictEqual(Object.keys(dashboards.values.dashboards).sort(), ["hello-overview", "hello-slo"]);
                 for (const [uid, model] of Object.entries(dashboards.values.dashboards as Record<string, any>)) {
                     assert.strictEqual(model.uid, uid);
