@@ -29,6 +29,9 @@ export = async function helloService() {
         kubeconfig: "",
         context: settings.kubeContext,
         clusterIdentifier: settings.kubeContext,
+        // A rotated secret updates its Secret in place. Replaced (the provider's default), the Secret would be missing
+        // for a moment: a pull or a Grafana restart in that moment would fail.
+        enableSecretMutable: true,
     });
 
     const registryServer = settings.registry.split("/")[0];

@@ -208,6 +208,11 @@ group_e2e() {
     kustomize/stage/pod/fast/pod-ready.yaml \
     kustomize/stage/pod/fast/pod-complete.yaml kustomize/stage/pod/fast/pod-delete.yaml
 
+  # Prometheus with Kubernetes service discovery, which Debian's build leaves out: the tier proves that the
+  # ServiceMonitor's selector and port are how Prometheus finds the service. Named prometheus3 beside Debian's.
+  go_install prometheus3 github.com/prometheus/prometheus/cmd/prometheus@v0.316.0 6 \
+    "-s -w -X github.com/prometheus/common/version.Version=3.16.0"
+
   # The CRDs of the Prometheus Operator that kube-prometheus-stack 88.x ships (operator v0.93).
   local operator_version=v0.93.0
   data prometheus-operator-crds "$operator_version" "github.com/prometheus-operator/prometheus-operator@$operator_version" \

@@ -113,6 +113,7 @@ describe("the program under mocks, for each committed stack", function () {
                 const provider = one(run, "pulumi:providers:kubernetes").inputs;
                 assert.strictEqual(provider.kubeconfig, "");
                 assert.strictEqual(provider.clusterIdentifier, stackConfig(stack).values["hello-service:kubeContext"]);
+                assert.strictEqual(JSON.parse(provider.enableSecretMutable), true, "a rotated secret is updated in place, never missing");
             });
 
             it("makes the service release and the PrometheusRule wait for kube-prometheus-stack (its CRDs), and nothing else", function () {

@@ -192,7 +192,34 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         assert.ok(records.includes(images[1]), "the records were decoded (they name the image)");
     });
 
-    it("7. a bad stack config fails before anything in the cluster changes", async function () {
+    it("7. rotating each secret changes its Kubernetes Secret, and nothing else", async function () {
+        const secretValue = async (namespace: string, name: string, key: string) =>
+            Buffer.from(JSON.parse(await kubectl("get", "secret", name, "--namespace", namespace, "--output", "json")).data[key], "base64").toString();
+        const revisions = async () => [...(await helm.history("hello", "hello")), ...(await helm.history(MONITORING_RELEASE, "monitoring"))].length;
+        const before = await revisions();
+        const rotated = { grafanaAdminPassword: "e2e-GRAFANA-rotated-2", alertWebhookUrl: "https://alerts.e2e.invalid/hooks/ROTATED" };
+        await stack.configure({}, {
+            [key("grafanaAdminPassword")]: rotated.grafanaAdminPassword,
+            [key("alertWebhookUrl")]: rotated.alertWebhookUrl,
+            [key("registryPassword")]: `${registry.password}-rotated`,
+        });
+        try {
+            const run = await stack.up();
+            ok(run);
+            assert.deepEqual(changes(run), { same: changes(run).same, update: 3 }, "the three Secrets, nothing else");
+            assert.equal(await secretValue("monitoring", "grafana-admin", "admin-password"), rotated.grafanaAdminPassword);
+            assert.match(await secretValue("monitoring", "alertmanager-config", "alertmanager.yaml"), /hooks\/ROTATED/);
+            assert.match(await secretValue("hello", "hello-pull", ".dockerconfigjson"), /-rotated/);
+            // No release upgraded: Grafana is not restarted and keeps the password it stored (README, "Set or rotate").
+            assert.equal(await revisions(), before);
+        } finally {
+            await stack.configure({}, { ...Object.fromEntries(Object.entries(SECRETS).map(([k, v]) => [key(k), v])),
+                [key("registryPassword")]: registry.password });
+            ok(await stack.up());
+        }
+    });
+
+    it("8. a bad stack config fails before anything in the cluster changes", async function () {
         const snapshot = () => kubectl("get", "all,configmaps,secrets,servicemonitors,prometheusrules,networkpolicies",
             "--all-namespaces", "--output", "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion");
         const before = await snapshot();
@@ -208,7 +235,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         }
     });
 
-    it("8. a deploy that cannot become ready fails, is rolled back, says why, and the previous revision keeps serving", async function () {
+    it("9. a deploy that cannot become ready fails, is rolled back, says why, and the previous revision keeps serving", async function () {
         const revisions = (await helm.history("hello", "hello")).length;
         await stack.configure({ [key("cpuRequest")]: String(Number(NODE_CAPACITY.cpu) * 2), [key("helmTimeout")]: "60" });
         try {
@@ -234,7 +261,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         ok(await stack.up());
     });
 
-    it("9. the same stack previewed with its kubeconfig at another path shows no changes", async function () {
+    it("10. the same stack previewed with its kubeconfig at another path shows no changes", async function () {
         const moved = path.join(cluster.dir, "elsewhere", "config");
         fs.mkdirSync(path.dirname(moved));
         fs.copyFileSync(cluster.kubeconfig, moved);
@@ -246,7 +273,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         }
     });
 
-    it("10. destroy leaves none of the program's namespaces, releases or objects (the CRDs stay, as Helm leaves them)", async function () {
+    it("11. destroy leaves none of the program's namespaces, releases or objects (the CRDs stay, as Helm leaves them)", async function () {
         ok(await stack.destroy());
         const namespaces = (await kubectl("get", "namespaces", "--output", "name")).split("\n");
         assert.ok(!namespaces.includes("namespace/hello") && !namespaces.includes("namespace/monitoring"), namespaces.join(" "));

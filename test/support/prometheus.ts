@@ -83,6 +83,61 @@ export function serviceMonitorScrapeJob(t: ServiceMonitorTarget, interval: strin
     };
 }
 
+/** A ServiceMonitor, as far as {@link serviceMonitorDiscoveryJobs} reads it. */
+export interface ServiceMonitorObject {
+    readonly metadata: { readonly name: string; readonly namespace: string };
+    readonly spec: {
+        readonly selector: { readonly matchLabels?: Readonly<Record<string, string>>; readonly matchExpressions?: readonly unknown[] };
+        readonly namespaceSelector?: unknown;
+        readonly jobLabel?: string;
+        readonly endpoints: readonly { readonly port?: string; readonly targetPort?: unknown; readonly path?: string; readonly interval?: string }[];
+    };
+}
+
+/**
+ * The scrape jobs the Prometheus Operator generates for a ServiceMonitor (one per endpoint; its promcfg.go, role
+ * endpointslice): Kubernetes service discovery in the monitor's namespace, kept to the Services its selector selects
+ * and the endpoint port it names, labelled `job` (the Service's name), `namespace`, `service`, `pod`, `container`,
+ * `endpoint`. Only what this project's ServiceMonitor uses is translated; anything else throws rather than being
+ * scraped differently from the operator. `kubeconfig` is the cluster's, for discovery from outside it.
+ */
+export function serviceMonitorDiscoveryJobs(monitor: ServiceMonitorObject, kubeconfig: string, interval: string): object[] {
+    const { selector, namespaceSelector, jobLabel, endpoints } = monitor.spec;
+    if (selector.matchExpressions?.length || namespaceSelector !== undefined || jobLabel !== undefined) {
+        throw new Error(`ServiceMonitor ${monitor.metadata.name} uses selector features this translation does not cover`);
+    }
+    const sanitize = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, "_");
+    const meta = (name: string) => `__meta_kubernetes_${name}`;
+    const set = (label: string, source: string) => ({ source_labels: [meta(source)], target_label: label });
+    return endpoints.map((endpoint, i) => {
+        if (endpoint.port === undefined || endpoint.targetPort !== undefined) {
+            throw new Error(`ServiceMonitor ${monitor.metadata.name} endpoint ${i}: only a named Service port is translated`);
+        }
+        return {
+            job_name: `serviceMonitor/${monitor.metadata.namespace}/${monitor.metadata.name}/${i}`,
+            honor_labels: false,
+            scrape_interval: interval,
+            scrape_timeout: interval,
+            metrics_path: endpoint.path ?? "/metrics",
+            kubernetes_sd_configs: [{ role: "endpointslice", kubeconfig_file: kubeconfig, namespaces: { names: [monitor.metadata.namespace] } }],
+            relabel_configs: [
+                ...Object.entries(selector.matchLabels ?? {}).map(([k, v]) => ({
+                    action: "keep",
+                    source_labels: [meta(`service_label_${sanitize(k)}`), meta(`service_labelpresent_${sanitize(k)}`)],
+                    regex: `(${v});true`,
+                })),
+                { action: "keep", source_labels: [meta("endpointslice_port_name")], regex: endpoint.port },
+                set("namespace", "namespace"),
+                set("service", "service_name"),
+                set("pod", "pod_name"),
+                set("container", "pod_container_name"),
+                set("job", "service_name"),
+                { target_label: "endpoint", replacement: endpoint.port },
+            ],
+        };
+    });
+}
+
 /** A running Prometheus server and its HTTP API. */
 export interface PrometheusServer {
     readonly url: string;
@@ -98,6 +153,8 @@ export interface PrometheusOptions {
     readonly ruleFiles: Readonly<Record<string, string>>;
     /** Global scrape and evaluation interval. @default "1s" */
     readonly interval?: string;
+    /** The Prometheus to run. @default "prometheus" from PATH (Debian's) */
+    readonly binary?: string;
 }
 
 /**
@@ -120,7 +177,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     fs.writeFileSync(path.join(dir, "prometheus.yml"), stringify(config));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const proc = start("prometheus", [
+    const proc = start(opts.binary ?? "prometheus", [
         `--config.file=${path.join(dir, "prometheus.yml")}`,
         `--storage.tsdb.path=${path.join(dir, "data")}`,
         `--web.listen-address=127.0.0.1:${port}`,

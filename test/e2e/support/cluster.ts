@@ -29,8 +29,12 @@ export interface LocalCluster {
     stop(): Promise<void>;
 }
 
-/** Starts the cluster from the binaries in `bin` and the kwok stages in `stages`; resolves once the node is Ready. */
-export async function startCluster(bin: string, stages: readonly string[]): Promise<LocalCluster> {
+/**
+ * Starts the cluster from the binaries in `bin` and the kwok stages in `stages`; resolves once the node is Ready.
+ * kwok gives pods the addresses after the network address of the node's `podCIDR` (.1, .2, ...).
+ * @param opts.podCIDR the node's pod CIDR. @default kwok's own (10.0.0.0/16), addresses that lead nowhere
+ */
+export async function startCluster(bin: string, stages: readonly string[], opts: { readonly podCIDR?: string } = {}): Promise<LocalCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-e2e-cluster-"));
     const processes: Started[] = [];
     const exe = (name: string) => path.join(bin, name);
@@ -120,6 +124,7 @@ export async function startCluster(bin: string, stages: readonly string[]): Prom
                 annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
                 labels: { type: "kwok", "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" },
             },
+            ...(opts.podCIDR && { spec: { podCIDR: opts.podCIDR, podCIDRs: [opts.podCIDR] } }),
             status: { capacity: NODE_CAPACITY, allocatable: NODE_CAPACITY },
         }));
         await waitFor(`node ${NODE_NAME} to be Ready`, async () => {

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { repoRoot } from "../../support/docker";
 
 export interface Toolchain {
-    /** Holds pulumi, pulumi-resource-kubernetes, etcd, kube-*, kubectl, kwok and helm. */
+    /** Holds pulumi, pulumi-resource-kubernetes, etcd, kube-*, kubectl, kwok, helm and prometheus3. */
     readonly bin: string;
     /** The kwok stages that make simulated nodes and pods behave. */
     readonly kwokStages: readonly string[];
@@ -19,7 +19,7 @@ export interface Toolchain {
 }
 
 const BINARIES = ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager",
-    "kube-scheduler", "kubectl", "kwok", "helm"];
+    "kube-scheduler", "kubectl", "kwok", "helm", "prometheus3"];
 
 /** Builds what is missing (its progress lines go to this process's stderr) and returns the paths. */
 export async function ensureToolchain(): Promise<Toolchain> {
