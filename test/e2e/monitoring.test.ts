@@ -12,17 +12,15 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as k8s from "@pulumi/kubernetes";
 
 import { ServiceRelease } from "../../components/serviceRelease";
-import { loadSettings } from "../../stacks/load";
 import { repoRoot } from "../support/docker";
 import { runOk, start, Started, waitFor } from "../support/process";
 import {
     instantQuery, PrometheusServer, removeDir, serviceMonitorDiscoveryJobs, ServiceMonitorObject, startPrometheus, tempDir,
 } from "../support/prometheus";
 import { LocalCluster, startCluster } from "./support/cluster";
-import { createStack, E2eStack, ok, PROJECT } from "./support/stack";
+import { createComponentStack, E2eStack, ok } from "./support/stack";
 import { ensureToolchain } from "./support/toolchain";
 
 /** The chart's container port (charts/go-service values.yaml), where the pod's "container" must listen. */
@@ -79,13 +77,10 @@ describe("the ServiceMonitor is how Prometheus finds the service (e2e)", functio
             return (await fetch(`http://${address}:${CONTAINER_PORT}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined;
         }, 10_000);
 
-        const config = { [`${PROJECT}:kubeContext`]: cluster.context, [`${PROJECT}:registry`]: "registry.e2e.invalid" };
-        const { settings } = loadSettings({ project: PROJECT, stack: "dev", secretKeys: new Set(), values: config });
-        stack = await createStack("e2e-servicemonitor", {
+        stack = await createComponentStack("e2e-servicemonitor", {
             bin: tools.bin,
-            env: { KUBECONFIG: cluster.kubeconfig },
-            program: async () => {
-                const provider = new k8s.Provider("cluster", { kubeconfig: "", context: cluster.context, clusterIdentifier: cluster.context });
+            cluster,
+            program: (provider, settings) => {
                 new ServiceRelease("hello", {
                     namespace: settings.namespace, imageRef: `registry.e2e.invalid/hello@sha256:${"c".repeat(64)}`,
                     repository: "registry.e2e.invalid/hello", spec: { ...settings, replicas: 1 }, monitoringStack: provider,
@@ -93,7 +88,6 @@ describe("the ServiceMonitor is how Prometheus finds the service (e2e)", functio
                 }, { providers: [provider] });
             },
         });
-        await stack.configure(config);
         ok(await stack.up());
     });
 

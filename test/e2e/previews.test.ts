@@ -12,7 +12,6 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 
@@ -23,9 +22,8 @@ import { ruleGroups } from "../../monitoring/ruleGroups";
 import { DEFAULT_SLO } from "../../monitoring/slo";
 import { POLICIES } from "../../policy/policies";
 import { packConfig, runPolicy, UNKNOWN } from "../../policy/testing";
-import { loadSettings } from "../../stacks/load";
 import { LocalCluster, startCluster } from "./support/cluster";
-import { changes, createStack, diffOf, E2eStack, ok, PROJECT } from "./support/stack";
+import { changes, createComponentStack, diffOf, E2eStack, ok } from "./support/stack";
 import { ensureToolchain, Toolchain } from "./support/toolchain";
 
 const REPOSITORY = "registry.e2e.invalid/hello"; // simulated nodes pull nothing
@@ -49,10 +47,6 @@ async function packFindings(inputs: Record<string, any>): Promise<string[]> {
     }
     return found;
 }
-
-/** The project's required config, for a stack on `cluster`. */
-const requiredConfig = (cluster: LocalCluster) =>
-    ({ [`${PROJECT}:kubeContext`]: cluster.context, [`${PROJECT}:registry`]: "registry.e2e.invalid" });
 
 describe("previews a reviewer reads (e2e)", function () {
     this.timeout(5 * 60_000);
@@ -82,13 +76,10 @@ describe("previews a reviewer reads (e2e)", function () {
         let built = `${REPOSITORY}@${digest("a")}`;
 
         before(async function () {
-            const config = requiredConfig(cluster);
-            const { settings } = loadSettings({ project: PROJECT, stack: "dev", secretKeys: new Set(), values: config });
-            stack = await createStack("e2e-build", {
+            stack = await createComponentStack("e2e-build", {
                 bin: tools.bin,
-                env: { KUBECONFIG: cluster.kubeconfig },
-                program: async () => {
-                    const provider = new k8s.Provider("cluster", { kubeconfig: "", context: cluster.context, clusterIdentifier: cluster.context });
+                cluster,
+                program: (provider, settings) => {
                     // The stand-in build: its digest is unknown in a preview and known in an update, as a docker.Image's
                     // repoDigest is when the image is (re)built in the run.
                     const imageRef = (pulumi.runtime.isDryRun() ? pulumi.output(pulumi.unknown) : pulumi.output(built)) as pulumi.Output<string>;
@@ -98,7 +89,6 @@ describe("previews a reviewer reads (e2e)", function () {
                     }, { providers: [provider] });
                 },
             });
-            await stack.configure(config); // the project declares both as required
         });
 
         after(async function () {
@@ -147,11 +137,10 @@ describe("previews a reviewer reads (e2e)", function () {
         let edit: (shipped: { dashboards: DashboardFile[]; rules: RuleGroup[] }) => void = () => undefined;
 
         before(async function () {
-            stack = await createStack("e2e-monitoring", {
+            stack = await createComponentStack("e2e-monitoring", {
                 bin: tools.bin,
-                env: { KUBECONFIG: cluster.kubeconfig },
-                program: async () => {
-                    const provider = new k8s.Provider("cluster", { kubeconfig: "", context: cluster.context, clusterIdentifier: cluster.context });
+                cluster,
+                program: (provider) => {
                     const shipped = { dashboards: dashboards(), rules: ruleGroups({ slo: DEFAULT_SLO }) as RuleGroup[] };
                     edit(shipped);
                     new ServiceMonitoring("hello", {
@@ -160,7 +149,6 @@ describe("previews a reviewer reads (e2e)", function () {
                     }, { providers: [provider] });
                 },
             });
-            await stack.configure(requiredConfig(cluster));
             ok(await stack.up());
         });
 

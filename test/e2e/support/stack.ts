@@ -18,8 +18,12 @@ import {
     ConfigMap, EngineEvent, LocalWorkspace, PreviewResult, PulumiCommand, Stack, UpResult,
 } from "@pulumi/pulumi/automation";
 
+import * as k8s from "@pulumi/kubernetes";
+import { loadSettings } from "../../../stacks/load";
+import type { StackSettings } from "../../../stacks/settings";
 import { repoRoot } from "../../support/docker";
 import { runOk } from "../../support/process";
+import type { LocalCluster } from "./cluster";
 
 export const PROJECT = "hello-service";
 
@@ -149,6 +153,29 @@ export async function createStack(name: string, opts: {
             fs.rmSync(root, { recursive: true, force: true });
         },
     };
+}
+
+/**
+ * A stack whose program is one of the project's components on `cluster`: `program` gets a provider for the cluster
+ * (as index.ts makes it) and the settings of a dev stack deploying there, which the stack is configured with.
+ */
+export async function createComponentStack(name: string, opts: {
+    readonly bin: string;
+    readonly cluster: LocalCluster;
+    readonly program: (provider: k8s.Provider, settings: StackSettings) => void;
+}): Promise<E2eStack> {
+    const { cluster } = opts;
+    const config = { [`${PROJECT}:kubeContext`]: cluster.context, [`${PROJECT}:registry`]: "registry.e2e.invalid" };
+    const { settings } = loadSettings({ project: PROJECT, stack: "dev", secretKeys: new Set(), values: config });
+    const stack = await createStack(name, {
+        bin: opts.bin,
+        env: { KUBECONFIG: cluster.kubeconfig },
+        program: async () => {
+            opts.program(new k8s.Provider("cluster", { kubeconfig: "", context: cluster.context, clusterIdentifier: cluster.context }), settings);
+        },
+    });
+    await stack.configure(config); // the project declares both as required
+    return stack;
 }
 
 /**
