@@ -5,7 +5,6 @@ import { CHART_CHECKSUM_ANNOTATION, SERVICE_CHART, chartChecksum, projectPath, r
 import { watchRollout } from "./rolloutDiagnostics";
 import { securedNamespace } from "./namespace";
 
-
 /** How the service runs: the subset of a stack's settings the chart needs. */
 export interface ServiceSpec {
     /** Pods when the autoscaler is off. */
@@ -170,12 +169,11 @@ export class ServiceRelease extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [args.monitoringStack, ...(pullSecret ? [pullSecret] : [])] });
 
         if (args.kubeContext !== undefined && !pulumi.runtime.isDryRun()) {
-            const release = this.release;
             watchRollout({
                 context: args.kubeContext,
                 namespace: args.namespace,
                 release: releaseName,
-                until: new Promise((resolve) => release.status.apply(resolve)),
+                until: new Promise((resolve) => this.release.status.apply(resolve)),
                 timeoutMs: (args.timeoutSeconds ?? 300) * 1000,
                 // On this component, not on the release: a log line waits for its resource's URN, and the release's
                 // arrives only when Helm is done.
