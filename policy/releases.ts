@@ -35,7 +35,7 @@ export const PREVIEW_DIGEST = `sha256:${"0".repeat(64)}`;
  * Whether the release's inputs are the provider's shape of a preview in which some input is not known yet. For a
  * local chart the Kubernetes provider then skips loading the chart, and reports its `version` as "" (a release the
  * program gives a version never has ""); without `allowNullValues` it also drops an unknown value's key from the
- * values, so an image being built in this run has no `image.digest` at all (../shared/fixtures/real-preview).
+ * values, so an image being built in this run has no `image.digest` at all (test/fixtures/real-preview).
  */
 export function previewWithUnknowns(release: ReleaseProps): boolean {
     return release.version === "";
