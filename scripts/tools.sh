@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The project's pinned command-line tools, built from the Go module proxy (the only source this project relies on),
-# once per machine, into a cache outside the clone: fresh clones on the same machine reuse every build. Each build is
-# keyed by its version, link flags and wrapper module, so changing a pin here builds the new version beside the old.
+# The project's pinned command-line tools, built from the Go module proxy (zizmor: installed from PyPI), once per
+# machine, into a cache outside the clone: fresh clones on the same machine reuse every build. Each build is keyed by
+# its version, link flags and wrapper module, so changing a pin here builds the new version beside the old.
 #
 # Usage: scripts/tools.sh [GROUP...]     builds what is missing, prints the bin directory to put on PATH
-#   test   helm, kube-score, actionlint (and Docker's buildx plugin where the Docker CLI lacks it)    (default)
+#   test   helm, kube-score, actionlint, zizmor, buildkitd (and Docker's buildx plugin where the Docker CLI lacks it)
+#          (the default group)
 #   e2e    the real-engine tier: Pulumi CLI, Kubernetes provider, etcd, kube-apiserver, kube-controller-manager,
-#          kube-scheduler, kubectl, kwok with its stages, the Prometheus Operator CRDs
+#          kube-scheduler, kubectl, kwok with its stages, Prometheus with Kubernetes discovery, the Prometheus
+#          Operator CRDs
 #   dev    npm run dev: kind and kubectl
 #
 # The cache: $HELLO_TOOLS_CACHE, else $XDG_CACHE_HOME/hello-service/tools, else ~/.cache/hello-service/tools.
