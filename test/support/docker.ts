@@ -422,8 +422,8 @@ export async function startBuildkit(cli: DockerCli, registries: readonly string[
     fs.writeFileSync(config, [
         `root = ${JSON.stringify(path.join(dir, "root"))}`,
         "[grpc]", `  address = [${JSON.stringify(`unix://${socket}`)}]`,
-        // The native snapshotter copies instead of mounting overlays: slower, and works inside any container.
-        "[worker.oci]", "  enabled = true", '  snapshotter = "native"',
+        // The snapshotter is chosen by buildkitd: overlayfs where the kernel allows it, else copies.
+        "[worker.oci]", "  enabled = true",
         "[worker.containerd]", "  enabled = false",
         ...registries.flatMap((host) => [`[registry.${JSON.stringify(host)}]`, "  http = true"]),
         "",
@@ -432,8 +432,8 @@ export async function startBuildkit(cli: DockerCli, registries: readonly string[
     const builder = `hello-${randomBytes(4).toString("hex")}`;
     const stop = async () => {
         await cli.run(["buildx", "rm", "--force", builder]);
-        await daemon.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await daemon.stop(30_000); // time to unmount its snapshots
+        await fs.promises.rm(dir, { recursive: true, force: true });
     };
     try {
         await waitFor("buildkitd's socket", async () => {
