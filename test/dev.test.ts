@@ -72,6 +72,21 @@ describe("npm run dev", function () {
         assert.match(res.stderr, /needs 3 more thing\(s\)/);
     });
 
+    it("updates the dev stack with refresh, so that a helm rollback by hand is rolled forward to the code", async function () {
+        const calls = path.join(dir, "pulumi-calls");
+        const bin = barePath({
+            docker: 'case "$1" in inspect) echo true;; *) exit 0;; esac',
+            kind: '[[ "$1 $2" == "get clusters" ]] && echo hello; exit 0',
+            kubectl: "exit 0",
+            pulumi: `echo "$*" >> ${JSON.stringify(calls)}`,
+        });
+        for (const tool of ["mkdir", "cat"]) fs.symlinkSync(commandPath(tool), path.join(bin, tool));
+        const res = await dev(["up", "--yes"], { PATH: bin, HOME: dir });
+        assert.strictEqual(res.code, 0, res.stderr);
+        const upCalls = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("up "));
+        assert.deepStrictEqual(upCalls, ["up --refresh --stack dev --yes"]);
+    });
+
     it("does not ask for kind or kubectl where Go can build them", async function () {
         const res = await dev(["up"], { PATH: `${barePath()}:${path.dirname(commandPath("go"))}`, HOME: dir });
         assert.strictEqual(res.code, 1);
