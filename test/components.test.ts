@@ -32,6 +32,13 @@ const PROFILE: MonitoringProfile = {
 };
 
 describe("buildServiceValues", function () {
+    /** The objects the chart renders for the service with `spec` changed. */
+    const rendered = (spec: Partial<ServiceSpec>) =>
+        helmTemplate(buildServiceValues({ ...SPEC, ...spec }, { repository: "r", digest: DIGEST }), { releaseName: "hello", namespace: "hello" });
+    const serviceEnv = (manifests: { kind: string; spec?: any }[]) => Object.fromEntries(
+        (manifests.find((m) => m.kind === "Deployment")!.spec.template.spec.containers[0].env as { name: string; value?: string }[])
+            .map((e) => [e.name, e.value]));
+
     it("names the image by repository and digest only", function () {
         const values = buildServiceValues(SPEC, { repository: "ghcr.io/acme/hello", digest: DIGEST });
         assert.deepStrictEqual(values.image, { repository: "ghcr.io/acme/hello", digest: DIGEST });
@@ -63,6 +70,25 @@ describe("buildServiceValues", function () {
         assert.deepStrictEqual(pod.spec.imagePullSecrets, [{ name: "hello-pull" }]);
         assert.strictEqual(pod.metadata.annotations["hello.platform/chart-checksum"], "abc");
         assert.deepStrictEqual(await kubeScore(manifests), []);
+    });
+
+    it("runs the service at the stack's logLevel", async function () {
+        assert.strictEqual(serviceEnv(await rendered({ logLevel: "warn" })).LOG_LEVEL, "warn");
+    });
+
+    it("drains for drainDelay after readiness fails, then gives in-flight requests shutdownTimeout", async function () {
+        const env = serviceEnv(await rendered({ drainDelay: "3s", shutdownTimeout: "25s" }));
+        assert.deepStrictEqual({ DRAIN_DELAY: env.DRAIN_DELAY, SHUTDOWN_TIMEOUT: env.SHUTDOWN_TIMEOUT }, { DRAIN_DELAY: "3s", SHUTDOWN_TIMEOUT: "25s" });
+    });
+
+    it("puts the Ingress in the stack's ingressClassName, so the controller that serves it picks it up", async function () {
+        const ingress = (await rendered({ ingressHost: "hello.example.com", ingressClassName: "internal" })).find((m) => m.kind === "Ingress")!;
+        assert.strictEqual(ingress.spec.ingressClassName, "internal");
+    });
+
+    it("has Prometheus scrape the service every 30s through a ServiceMonitor", async function () {
+        const monitor = (await rendered({})).find((m) => m.kind === "ServiceMonitor");
+        assert.strictEqual(monitor?.spec.endpoints[0].interval, "30s");
     });
 });
 

@@ -261,6 +261,11 @@ describe("the policy pack", function () {
                 /capabilities\.add may only hold NET_BIND_SERVICE, not SYS_ADMIN/);
         });
 
+        it("GIVEN a container that binds a port on its node (hostPort) THEN the port is named", async function () {
+            assertViolation(await runPolicy(podSecurityRestricted, deployment({ container: { ports: [{ containerPort: 8080, hostPort: 80 }] } })),
+                /container "app": hostPort 80 must not be used/);
+        });
+
         it("GIVEN the pod-level securityContext sets runAsNonRoot and seccomp THEN containers inherit it", async function () {
             const ctx = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
             assertPasses(await runPolicy(podSecurityRestricted, deployment({

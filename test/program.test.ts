@@ -49,6 +49,11 @@ function releaseValues(run: ProgramRun, name: string): any {
     return one(run, RELEASE, name).inputs.values;
 }
 
+/** `value` out of its secret wrapper, if it has one. */
+function unwrapped(value: any): any {
+    return isSecretValue(value) ? value.value : value;
+}
+
 /** Every string in `value` that is not inside a secret wrapper. */
 function plaintextStrings(value: unknown, out: string[] = []): string[] {
     if (isSecretValue(value)) return out;
@@ -330,6 +335,25 @@ describe("the program under mocks, for each committed stack", function () {
                 assert.ok(isSecretValue(registry) || isSecretValue(registry.password), "the registry password is a secret");
             }
             assert.deepStrictEqual(releaseValues(runs.get("dev")!, "hello").imagePullSecrets, []);
+        });
+
+        it("staging and prod's pull secret is the one the pods name, holding the registry login as the kubelet reads it", function () {
+            const [user, password] = ["ci-bot", TEST_SECRETS["hello-service:registryPassword"]];
+            for (const stack of ["staging", "prod"] as const) {
+                const run = runs.get(stack)!;
+                const pull = one(run, "kubernetes:core/v1:Secret", "hello-pull").inputs;
+                assert.deepStrictEqual(pull.metadata, { name: releaseValues(run, "hello").imagePullSecrets[0].name, namespace: "hello" });
+                assert.deepStrictEqual(JSON.parse(unwrapped(unwrapped(pull.stringData)[".dockerconfigjson"])), {
+                    auths: { "ghcr.io": { username: user, password, auth: Buffer.from(`${user}:${password}`).toString("base64") } },
+                });
+            }
+        });
+
+        it("staging and prod install the service once its pull secret exists, so that the first pods can pull", function () {
+            for (const stack of ["staging", "prod"] as const) {
+                const dependencies = one(runs.get(stack)!, RELEASE, "hello").dependencies;
+                assert.ok(dependencies.some((urn) => urn.endsWith("kubernetes:core/v1:Secret::hello-pull")), `${stack}: ${dependencies.join(", ")}`);
+            }
         });
     });
 });

@@ -1,0 +1,48 @@
+/**
+ * `npm run mutation`'s verdict (scripts/mutation-score.ts): each mutated folder is scored on its own from Stryker's
+ * JSON report, and one folder below the bar fails the run however well the others do.
+ */
+import * as assert from "assert";
+import { failing, folderScores, MutationReport } from "../scripts/mutation-score";
+
+type Status = MutationReport["files"][string]["mutants"][number]["status"];
+const mutants = (...statuses: Status[]) => ({ mutants: statuses.map((status) => ({ status })) });
+
+describe("the mutation score per folder (npm run mutation)", function () {
+    it("counts killed and timed-out mutants as detected, survivors and uncovered ones as not, and nothing else", function () {
+        const report: MutationReport = {
+            files: {
+                "policy/workloads.ts": mutants("Killed", "Timeout", "Survived", "NoCoverage", "CompileError", "RuntimeError", "Ignored"),
+            },
+        };
+        assert.deepStrictEqual(folderScores(report, ["policy"]), [{ folder: "policy", detected: 2, undetected: 2, score: 50 }]);
+    });
+
+    it("scores each folder from its own files, nested ones included, and not from a folder whose name starts alike", function () {
+        const report: MutationReport = {
+            files: {
+                "monitoring/dashboards/overview.ts": mutants("Killed", "Killed", "Killed"),
+                "monitoring/slo.ts": mutants("Survived"),
+                "monitoringExtra/x.ts": mutants("Survived", "Survived"),
+            },
+        };
+        assert.deepStrictEqual(folderScores(report, ["monitoring"]).map((s) => s.score), [75]);
+    });
+
+    it("GIVEN one folder below 85% THEN that folder fails, however well the others do", function () {
+        const report: MutationReport = {
+            files: {
+                "components/serviceRelease.ts": mutants(...Array<Status>(100).fill("Killed")),
+                "stacks/load.ts": mutants(...Array<Status>(84).fill("Killed"), ...Array<Status>(16).fill("Survived")),
+                "policy/workloads.ts": mutants(...Array<Status>(85).fill("Killed"), ...Array<Status>(15).fill("NoCoverage")),
+                "monitoring/slo.ts": mutants("Killed"),
+            },
+        };
+        assert.deepStrictEqual(failing(folderScores(report)).map((s) => s.folder), ["stacks"]);
+    });
+
+    it("fails a folder the report has no mutant of, so that a wrong path cannot pass", function () {
+        const report: MutationReport = { files: { "components/serviceRelease.ts": mutants("Killed", "CompileError") } };
+        assert.deepStrictEqual(failing(folderScores(report, ["components", "stacks"])).map((s) => s.folder), ["stacks"]);
+    });
+});
