@@ -11,29 +11,47 @@ import { fileURLToPath } from "url";
 const MOCHA_12 = fileURLToPath(new URL("./scripts/lib/strykerMocha12.cjs", import.meta.url));
 createRequire(import.meta.url)(MOCHA_12);
 
+/** The folders mutated, each run and scored on its own (scripts/mutation.sh sets MUTATION_FOLDER to one of them). */
+const FOLDERS = ["components", "stacks", "policy", "monitoring"];
+// Entry points that only read argv and print (what they call is mutated where it lives), and test helpers.
+const NOT_MUTATED = [
+    "!stacks/checkConfig.ts", // `npm run check-config`
+    "!monitoring/dashboards/write.ts", // `npm run dashboards`
+    "!policy/index.ts", // the pack's gRPC entry point: `new PolicyPack(..., POLICIES)`
+    "!policy/testing.ts", // runs a policy against a resource the way the engine would, for specs
+];
+const folder = process.env.MUTATION_FOLDER;
+if (folder !== undefined && !FOLDERS.includes(folder)) {
+    throw new Error(`MUTATION_FOLDER=${JSON.stringify(folder)}: must be one of ${FOLDERS.join(", ")}`);
+}
+/**
+ * The specs that state each folder's behaviour: run first for its mutants. A mutant of code that runs when a module
+ * loads ("static") is tested by all the specs until one fails, so the ones likely to fail go first.
+ */
+const SPECS_OF = {
+    components: ["test/components.test.ts", "test/program.test.ts"],
+    stacks: ["test/stacks.test.ts"],
+    policy: ["test/policy.test.ts", "test/policy.pack.test.ts", "test/policy.stacks.test.ts"],
+    monitoring: ["test/monitoring.rules.test.ts", "test/monitoring.dashboards.test.ts", "test/chart.dashboards.test.ts"],
+};
+/** @param {string[]} early @param {string[]} all */
+const first = (early, all) => [...early, ...all.filter((spec) => !early.includes(spec))];
+/** Each folder's reports and incremental results in their own place, so that one folder can be re-run alone. */
+const reports = folder === undefined ? "reports/mutation" : `reports/mutation/${folder}`;
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
     testRunner: "mocha",
     testRunnerNodeArgs: ["--require", MOCHA_12],
     checkerNodeArgs: ["--require", MOCHA_12],
     checkers: ["typescript"],
-    tsconfigFile: "tsconfig.json",
+    // The program only (the specs would double the checker's work for each mutant, and it is the slowest step).
+    tsconfigFile: "tsconfig.mutation.json",
     // Run only the specs that ran a mutant (test/support/mutation.ts adds child processes and `before` hooks). A mutant
     // that runs when a module loads (a constant, a schema, a default) is "static": Stryker restarts the specs with it
     // and runs them all. Not ignored: the per-environment defaults and the settings' messages are static.
     coverageAnalysis: "perTest",
-    mutate: [
-        "components/**/*.ts",
-        "stacks/**/*.ts",
-        "policy/**/*.ts",
-        "monitoring/**/*.ts",
-        // Entry points that only read argv and print: what they call is mutated where it lives.
-        "!stacks/checkConfig.ts", // `npm run check-config`
-        "!monitoring/dashboards/write.ts", // `npm run dashboards`
-        "!policy/index.ts", // the pack's gRPC entry point: `new PolicyPack(..., POLICIES)`
-        // Test helpers, not the pack: runs a policy against a resource the way the engine would.
-        "!policy/testing.ts",
-    ],
+    mutate: [...(folder === undefined ? FOLDERS : [folder]).map((f) => `${f}/**/*.ts`), ...NOT_MUTATED],
     mochaOptions: {
         // The fast specs, as `npm test` runs them (test/*.test.ts), except:
         // - test/image.test.ts: builds the image with Docker and buildkitd (minutes); the build arguments it uses come
@@ -43,7 +61,7 @@ export default {
         //   scripts/render-diff.ts, which is not mutated;
         // - test/e2e/ (a real engine and Kubernetes API, minutes per file) and bench/ (figures, not specs).
         // In-process specs first: a mutant they kill stops the run (bail) before the specs that start child processes.
-        spec: [
+        spec: first(folder === undefined ? [] : SPECS_OF[folder], [
             "test/components.test.ts",
             "test/stacks.test.ts",
             "test/policy.test.ts",
@@ -58,14 +76,17 @@ export default {
             "test/policy.pack.test.ts",
             "test/policy.stacks.test.ts",
             "test/program.test.ts",
-        ],
+        ]),
         require: ["ts-node/register/transpile-only", "./test/support/mutation.ts"],
     },
     // Copied into the sandbox otherwise: links to the machine's tool cache, local state, reports.
     ignorePatterns: [".tools", ".dev", ".pulumi", "out", "reports"],
     reporters: ["html", "json", "clear-text", "progress"],
-    htmlReporter: { fileName: "reports/mutation/mutation.html" },
-    jsonReporter: { fileName: "reports/mutation/mutation.json" },
+    htmlReporter: { fileName: `${reports}/mutation.html` },
+    jsonReporter: { fileName: `${reports}/mutation.json` },
+    // A re-run tests again only the mutants whose code or covering specs changed (`-- --force` tests all).
+    incremental: true,
+    incrementalFile: `${reports}/stryker-incremental.json`,
     // The dry run runs every spec once (two minutes on two cores, more on a busy machine).
     dryRunTimeoutMinutes: 20,
     // The program's children load @pulumi/pulumi afresh for each mutant: a busy machine must not look like a hang

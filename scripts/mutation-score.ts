@@ -3,7 +3,7 @@
  * (mutation-testing-report-schema), and a non-zero exit when one is below the bar. Stryker's own `thresholds.break`
  * is one score for all folders together: a well-tested folder would hide a poorly tested one.
  *
- *     ts-node scripts/mutation-score.ts [reports/mutation/mutation.json]
+ *     ts-node scripts/mutation-score.ts [folder ...]     (each folder's report: reports/mutation/<folder>/mutation.json)
  */
 import * as fs from "fs";
 
@@ -54,8 +54,12 @@ export function failing(scores: readonly FolderScore[], minimum = MINIMUM_SCORE)
     return scores.filter((s) => s.score === undefined || s.score < minimum);
 }
 
-function main(file: string): number {
-    const scores = folderScores(JSON.parse(fs.readFileSync(file, "utf8")) as MutationReport);
+function main(folders: readonly string[]): number {
+    const scores = folders.flatMap((folder) => {
+        const file = `reports/mutation/${folder}/mutation.json`;
+        if (!fs.existsSync(file)) return [{ folder, detected: 0, undetected: 0 }];
+        return folderScores(JSON.parse(fs.readFileSync(file, "utf8")) as MutationReport, [folder]);
+    });
     for (const s of scores) {
         const score = s.score === undefined ? "no mutants" : `${s.score.toFixed(2)}%`;
         console.log(`${s.folder.padEnd(12)} ${score.padStart(10)}  (${s.detected} detected, ${s.undetected} not)`);
@@ -69,4 +73,7 @@ function main(file: string): number {
     return below.length === 0 ? 0 : 1;
 }
 
-if (require.main === module) process.exitCode = main(process.argv[2] ?? "reports/mutation/mutation.json");
+if (require.main === module) {
+    const folders = process.argv.slice(2);
+    process.exitCode = main(folders.length > 0 ? folders : FOLDERS);
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `npm run mutation`: Stryker over components/, stacks/, policy/ and monitoring/ (stryker.config.mjs), then each
-# folder's score against the bar (scripts/mutation-score.ts). Reports in reports/mutation/. Not part of `npm test`:
-# it runs for hours (see the README). Extra arguments go to Stryker, e.g. `-- --mutate components/serviceRelease.ts`
-# (the per-folder check then fails for the folders left out) or `-- --incremental`.
+# `npm run mutation [folder ...]`: Stryker over components/, stacks/, policy/ and monitoring/ (stryker.config.mjs), one
+# run per folder, then each folder's score against the bar (scripts/mutation-score.ts). Reports in
+# reports/mutation/<folder>/ (HTML and JSON). Not part of `npm test`: it runs for hours (see the README). A re-run tests
+# again only what changed (Stryker's incremental mode); `MUTATION_ARGS=--force` tests everything.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -12,5 +12,11 @@ use_node22
 PATH="$(scripts/tools.sh test):$PATH"
 export PATH
 
-npx stryker run "$@"
-npx ts-node scripts/mutation-score.ts reports/mutation/mutation.json
+folders=("$@")
+[ ${#folders[@]} -gt 0 ] || folders=(policy monitoring stacks components)
+for folder in "${folders[@]}"; do
+    echo "mutation: ${folder}/ ($(date +%T))"
+    # shellcheck disable=SC2086 # MUTATION_ARGS is a list of Stryker options
+    MUTATION_FOLDER="$folder" npx stryker run ${MUTATION_ARGS:-}
+done
+npx ts-node scripts/mutation-score.ts "${folders[@]}"
