@@ -9,13 +9,15 @@ import * as path from "path";
 import { buildMonitoringValues, KUBE_PROMETHEUS_STACK, MonitoringProfile } from "../components/monitoringStack";
 import { podSecurityLabels, POD_SECURITY_EXEMPTION } from "../components/namespace";
 import { buildServiceValues, ServiceSpec } from "../components/serviceRelease";
-import { APPROVED_LOCAL_CHARTS } from "../policy/charts";
+import { APPROVED_LOCAL_CHARTS, chartSource } from "../policy/charts";
+import { resolveEnvironment } from "../policy/environment";
 import {
     atomicHelmReleases, chartPinProblems, containerResources, imagesByDigest, minReplicasInProd, namespacePodSecurity,
     noLoadBalancerInProd, noSecretsInHelmValues, pinnedHelmCharts, podSecurityRestricted, POLICIES, readOnlyRootFilesystem,
+    replicaProblems,
 } from "../policy/policies";
-import { clearRenderCache } from "../policy/render";
-import { findSecrets } from "../policy/secrets";
+import { clearRenderCache, helmTemplate, HelmError, parseManifests, withValuesFile } from "../policy/render";
+import { findSecrets, isSecretKey } from "../policy/secrets";
 import { packConfig, PolicyOutcome, runPolicy, secret, TestResource, UNKNOWN } from "../policy/testing";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -266,6 +268,45 @@ describe("the policy pack", function () {
                 /container "app": hostPort 80 must not be used/);
         });
 
+        it("GIVEN host PID or IPC, or a port without hostPort THEN only the host namespaces are named", async function () {
+            const outcome = await runPolicy(podSecurityRestricted, deployment({
+                container: { ports: [{ containerPort: 8080 }] }, podSpec: { hostPID: true, hostIPC: true },
+            }));
+            assert.deepStrictEqual(outcome.violations.map((v) => v.replace(/^Deployment hello\/web: /, "")),
+                ["spec.hostPID must not be true", "spec.hostIPC must not be true"]);
+        });
+
+        it("GIVEN an init container and an ephemeral container that break restricted THEN each is named as what it is", async function () {
+            const loose = { securityContext: { allowPrivilegeEscalation: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "Localhost" } } };
+            const outcome = await runPolicy(podSecurityRestricted, deployment({
+                podSpec: { initContainers: [{ name: "migrate", ...loose }], ephemeralContainers: [{ ...loose }] },
+            }));
+            assert.deepStrictEqual(outcome.violations.map((v) => v.replace(/^Deployment hello\/web: /, "")), [
+                'init container "migrate": securityContext.allowPrivilegeEscalation must be false',
+                'ephemeral container "#0": securityContext.allowPrivilegeEscalation must be false',
+            ]);
+        });
+
+        it("GIVEN NET_BIND_SERVICE added back, or root only at the pod level THEN the first passes and the second is refused", async function () {
+            const ctx = { ...SECURE_CONTAINER.securityContext, runAsUser: undefined, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } };
+            assertPasses(await runPolicy(podSecurityRestricted, deployment({ container: { securityContext: ctx } })));
+            assertViolation(await runPolicy(podSecurityRestricted, deployment({ container: { securityContext: ctx }, podSpec: { securityContext: { runAsUser: 0 } } })),
+                /container "app": runAsUser must not be 0 \(root\)/);
+        });
+
+        it("GIVEN a container's own Unconfined seccomp under a RuntimeDefault pod THEN the container's setting wins and is refused", async function () {
+            const ctx = { ...SECURE_CONTAINER.securityContext, seccompProfile: { type: "Unconfined" } };
+            assertViolation(await runPolicy(podSecurityRestricted, deployment({
+                container: { securityContext: ctx }, podSpec: { securityContext: { seccompProfile: { type: "RuntimeDefault" } } },
+            })), /container "app": seccompProfile\.type must be RuntimeDefault or Localhost/);
+        });
+
+        it("GIVEN volumes of allowed types THEN they pass; a hostPath among them is named alone", async function () {
+            const volumes = [{ name: "tmp", emptyDir: {} }, { name: "cfg", configMap: { name: "cfg" } }, { name: "root", hostPath: { path: "/" } }];
+            assert.deepStrictEqual((await runPolicy(podSecurityRestricted, deployment({ podSpec: { volumes } }))).violations,
+                ['Deployment hello/web: volume "root" is of type hostPath, which restricted does not allow']);
+        });
+
         it("GIVEN the pod-level securityContext sets runAsNonRoot and seccomp THEN containers inherit it", async function () {
             const ctx = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
             assertPasses(await runPolicy(podSecurityRestricted, deployment({
@@ -303,6 +344,12 @@ describe("the policy pack", function () {
                 container: { securityContext: { ...SECURE_CONTAINER.securityContext, readOnlyRootFilesystem: false } },
             })), /container "app": securityContext\.readOnlyRootFilesystem should be true \(mount an emptyDir/);
         });
+
+        it("GIVEN an ephemeral debug container with a writable root THEN it is not advised (it cannot mount a volume)", async function () {
+            assertPasses(await runPolicy(readOnlyRootFilesystem, deployment({ podSpec: { ephemeralContainers: [{ name: "debug" }] } })));
+            assertViolation(await runPolicy(readOnlyRootFilesystem, deployment({ podSpec: { initContainers: [{ name: "migrate" }] } })),
+                /init container "migrate": securityContext\.readOnlyRootFilesystem should be true/);
+        });
     });
 
     describe("container-resources (mandatory)", function () {
@@ -322,6 +369,26 @@ describe("the policy pack", function () {
             delete values.prometheus.prometheusSpec.resources.limits;
             assertViolation(await runPolicy(containerResources, monitoringRelease(values)),
                 /kube-prometheus-stack\): prometheus\.prometheusSpec\.resources\.limits\.memory must be set/);
+        });
+
+        it("GIVEN an empty memory request, or an init container without resources THEN each is named; an ephemeral container is not", async function () {
+            assertViolation(await runPolicy(containerResources, deployment({ container: { resources: { requests: { cpu: "100m", memory: "" }, limits: { memory: "128Mi" } } } })),
+                /container "app": resources\.requests\.memory must be set/);
+            const outcome = await runPolicy(containerResources, deployment({ podSpec: { initContainers: [{ name: "migrate" }], ephemeralContainers: [{ name: "debug" }] } }));
+            assert.deepStrictEqual(outcome.violations,
+                ['Deployment hello/web: init container "migrate": resources.requests.cpu, resources.requests.memory, resources.limits.memory must be set']);
+        });
+
+        it("GIVEN kube-prometheus-stack values without any prometheus key THEN every Prometheus resource is asked for", async function () {
+            const values = monitoringValues();
+            delete values.prometheus;
+            assertViolation(await runPolicy(containerResources, monitoringRelease(values)),
+                /prometheus\.prometheusSpec\.resources\.requests\.cpu, prometheus\.prometheusSpec\.resources\.requests\.memory, prometheus\.prometheusSpec\.resources\.limits\.memory must be set: Prometheus' memory grows with its series/);
+        });
+
+        it("GIVEN another chart from a repository THEN it does not apply (its resources values are unknown to the pack)", async function () {
+            const outcome = await runPolicy(containerResources, monitoringRelease({}, { chart: "redis", repositoryOpts: { repo: "https://charts.example.com" } }));
+            assert.deepStrictEqual(outcome.violations, []);
         });
     });
 
@@ -352,6 +419,28 @@ describe("the policy pack", function () {
         it("GIVEN a namespace that does not audit and warn at restricted THEN it is refused", async function () {
             assertViolation(await runPolicy(namespacePodSecurity, namespace("hello", "restricted", undefined, { "pod-security.kubernetes.io/warn": "baseline" }), PROD),
                 /label pod-security\.kubernetes\.io\/warn must be restricted \(found "baseline"\)/);
+        });
+
+        it("GIVEN a namespace without an enforce label, or with a level that does not exist THEN it asks for restricted", async function () {
+            const bare: TestResource = { type: "kubernetes:core/v1:Namespace", name: "bare", inputs: { metadata: { name: "bare" } } };
+            assert.deepStrictEqual((await runPolicy(namespacePodSecurity, bare, PROD)).violations, [
+                "Namespace bare: label pod-security.kubernetes.io/enforce must be restricted (found none)",
+                "Namespace bare: label pod-security.kubernetes.io/audit must be restricted (found none), so that what restricted would refuse shows up",
+                "Namespace bare: label pod-security.kubernetes.io/warn must be restricted (found none), so that what restricted would refuse shows up",
+            ]);
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("hello", "restricted", undefined, { "pod-security.kubernetes.io/enforce": "strict" }), PROD),
+                /^Namespace hello: label pod-security\.kubernetes\.io\/enforce must be restricted \(found "strict"\)$/);
+        });
+
+        it("GIVEN an exemption whose reason is blank THEN it still asks why; GIVEN exactly the level exempted THEN it passes", async function () {
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("monitoring", "baseline", "  "), DEV), /without saying why/);
+            assertPasses(await runPolicy(namespacePodSecurity, namespace("monitoring", "baseline", "node exporter"), DEV));
+        });
+
+        it("GIVEN a policy config without exemptions THEN no namespace may be weaker than restricted", async function () {
+            const none = { ...PROD, "namespace-pod-security": { ...PROD["namespace-pod-security"], podSecurityExemptions: {} } };
+            assertViolation(await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged", "node exporter"), none),
+                /enforces "privileged", but only restricted is allowed; it is not among the exempted namespaces \(none\)/);
         });
     });
 
@@ -398,6 +487,26 @@ describe("the policy pack", function () {
             assertViolation(await runPolicy(noLoadBalancerInProd, monitoringRelease(values, {}, "prod"), PROD),
                 /values grafana\.service\.type is a LoadBalancer/);
         });
+
+        it("GIVEN values that only mention a LoadBalancer elsewhere THEN only a service's type counts", async function () {
+            const values = monitoringValues();
+            values.grafana.service = { type: "ClusterIP" };
+            values.grafana.note = { type: "LoadBalancer" };
+            values.prometheus.service = null;
+            assertPasses(await runPolicy(noLoadBalancerInProd, monitoringRelease(values, {}, "prod"), PROD));
+        });
+
+        it("GIVEN a Service without a spec THEN it passes (ClusterIP is the default)", async function () {
+            assertPasses(await runPolicy(noLoadBalancerInProd, { ...lbService, inputs: { metadata: { name: "public" } } }, PROD));
+        });
+
+        it("GIVEN a stack without policy config THEN it is held to prod's rules, and the reason names the stack (or ? when the URN names none)", function () {
+            assert.deepStrictEqual(resolveEnvironment("urn:pulumi:qa::hello-service::kubernetes:core/v1:Service::x", {}),
+                { environment: "prod", source: 'stack "qa" has no policy config: held to prod\'s rules' });
+            assert.deepStrictEqual(resolveEnvironment("not-a-urn", {}),
+                { environment: "prod", source: 'stack "?" has no policy config: held to prod\'s rules' });
+            assert.deepStrictEqual(resolveEnvironment("xurn:pulumi:dev::p::t::n", {}).source, 'stack "?" has no policy config: held to prod\'s rules');
+        });
     });
 
     describe("min-replicas-in-prod (mandatory)", function () {
@@ -425,6 +534,24 @@ describe("the policy pack", function () {
 
         it("GIVEN dev THEN it does not apply", async function () {
             assertNotApplicable(await runPolicy(minReplicasInProd, deployment({ replicas: 1, stack: "dev" }), DEV), /prod only/);
+        });
+
+        it("GIVEN an autoscaler that keeps exactly 2 THEN it passes; one without minReplicas (Kubernetes' 1) THEN it is refused", async function () {
+            const hpa = (min?: number) => serviceValues({ autoscaling: true, autoscalingMinReplicas: min ?? 2 });
+            assertPasses(await runPolicy(minReplicasInProd, serviceRelease(hpa(2), { stack: "prod" }), PROD));
+            assert.deepStrictEqual(replicaProblems([
+                { kind: "HorizontalPodAutoscaler", metadata: { name: "web", namespace: "hello" }, spec: { scaleTargetRef: { kind: "Deployment", name: "web" } } },
+                { kind: "Deployment", metadata: { name: "web", namespace: "hello" }, spec: {} },
+            ]), ["HorizontalPodAutoscaler hello/web: minReplicas is 1; prod keeps at least 2 pods, so one failure or node drain never takes the service down"]);
+        });
+
+        it("GIVEN an autoscaler for another workload THEN it does not excuse a Deployment without replicas (1)", function () {
+            const hpa = { kind: "HorizontalPodAutoscaler", metadata: { name: "hpa" }, spec: { minReplicas: 3, scaleTargetRef: { kind: "Deployment", name: "other" } } };
+            const statefulHpa = { kind: "HorizontalPodAutoscaler", metadata: { name: "hpa2" }, spec: { minReplicas: 3, scaleTargetRef: { kind: "StatefulSet", name: "web" } } };
+            assert.deepStrictEqual(replicaProblems([hpa, statefulHpa, { kind: "Deployment", metadata: { name: "web" } }, { kind: "StatefulSet", metadata: { name: "db" }, spec: { replicas: 1 } }]), [
+                "Deployment web: runs 1 replica(s); prod needs at least 2 (or an autoscaler with minReplicas >= 2 shipped with it)",
+                "StatefulSet db: runs 1 replica(s); prod needs at least 2 (or an autoscaler with minReplicas >= 2 shipped with it)",
+            ]);
         });
     });
 
@@ -485,6 +612,39 @@ describe("the policy pack", function () {
             assert.deepStrictEqual(findSecrets({ env: [{ name: "API_TOKEN", value: "abc" }], s3: { secretKey: "x", apiKey: "y" } })
                 .map((f) => f.path), ["env[0].value", "s3.secretKey", "s3.apiKey"]);
         });
+
+        it("reads keys whatever their case and separators, and tells a reference's name from the credential", function () {
+            for (const key of ["admin-password", "ADMIN_PASSWORD", "admin.password", "apiToken"]) assert.ok(isSecretKey(key), key);
+            for (const key of ["existingSecret", "useExistingSecret", "passwordKey", "adminPasswordKey", "tokenKey", "tls-key",
+                "secretName", "passwordFile", "password-path", "configSecret", "secrets", "mountPath", "tokenRef"]) {
+                assert.ok(!isSecretKey(key), key);
+            }
+            assert.ok(isSecretKey("mytokenkey"), "<credential>Key names a reference only as the whole key");
+        });
+
+        it("skips an empty value, and finds a credential nested in a list under a credential key", function () {
+            assert.deepStrictEqual(findSecrets({ password: "", apiKeys: ["k1", "k2"] }).map((f) => f.path), ["apiKeys[0]", "apiKeys[1]"]);
+        });
+
+        it("treats url as the credential only inside a webhook, and value only under a credential's name", function () {
+            assert.deepStrictEqual(findSecrets({
+                webhook: { url: "https://alerts.example.com/hook" },
+                homepage: { url: "https://example.com" },
+                env: [{ name: "DB_PASSWORD", value: "pw" }, { name: "LOG_LEVEL", value: "info" }, { name: "X", url: "https://x" }],
+            }).map((f) => f.path), ["webhook.url", "env[0].value"]);
+        });
+
+        it("GIVEN kube-prometheus-stack with Grafana disabled, or receivers without integrations THEN neither chart rule applies", async function () {
+            const values = monitoringValues();
+            values.grafana = { enabled: false };
+            values.alertmanager.config = { receivers: [{ name: "null" }, null] };
+            assertPasses(await runPolicy(noSecretsInHelmValues, monitoringRelease(values)));
+            const other = { type: RELEASE, name: "redis", inputs: { name: "redis", chart: "redis", values: {} } };
+            assertPasses(await runPolicy(noSecretsInHelmValues, other));
+            const noAdmin = monitoringValues();
+            noAdmin.grafana.admin = { existingSecret: "" };
+            assertViolation(await runPolicy(noSecretsInHelmValues, monitoringRelease(noAdmin)), /^release "kube-prometheus-stack" \(kube-prometheus-stack\): grafana\.admin\.existingSecret must name the Secret/);
+        });
     });
 
     describe("pinned-helm-charts (mandatory)", function () {
@@ -544,6 +704,37 @@ describe("the policy pack", function () {
             const chartYaml = fs.readFileSync(path.join(__dirname, "..", "charts", "go-service", "Chart.yaml"), "utf8");
             assert.match(chartYaml, new RegExp(`^version: ${APPROVED_LOCAL_CHARTS[0].version.replace(/\./g, "\\.")}$`, "m"));
         });
+
+        it("GIVEN the service chart with a version that is not its own THEN it is refused; with the provider's \"\" THEN it passes", function () {
+            const chart = APPROVED_LOCAL_CHARTS[0];
+            assert.deepStrictEqual(chartPinProblems({ chart: chart.path, version: "0.0.9" }),
+                [`version 0.0.9 does not match the approved version ${chart.version} of ${chart.path}`]);
+            assert.deepStrictEqual(chartPinProblems({ chart: chart.path, version: "" }), []);
+            assert.deepStrictEqual(chartPinProblems({ chart: chart.path, version: chart.version }), []);
+        });
+
+        it("GIVEN a local chart nobody approved, or an approved path without a Chart.yaml THEN it says which", function () {
+            const project = tempDir("policy-project-");
+            assert.deepStrictEqual(chartPinProblems({ chart: "./charts/other" }, {}, project),
+                [`local chart "./charts/other" is not approved (approved: ${APPROVED_LOCAL_CHARTS.map((c) => c.path).join(", ")})`]);
+            assert.deepStrictEqual(chartPinProblems({ chart: APPROVED_LOCAL_CHARTS[0].path }, {}, project),
+                [`chart ${APPROVED_LOCAL_CHARTS[0].path} is version unknown (no Chart.yaml), the approved version is ${APPROVED_LOCAL_CHARTS[0].version}: approve the new version in policy/charts.ts with the platform team`]);
+        });
+
+        it("tells a local chart from a repository's by its path, its Chart.yaml and its repository", function () {
+            const project = tempDir("policy-project-");
+            fs.mkdirSync(path.join(project, "vendored"));
+            fs.writeFileSync(path.join(project, "vendored", "Chart.yaml"), "name: vendored\n");
+            assert.deepStrictEqual(chartSource("vendored", undefined, project), { kind: "local", path: "vendored", dir: path.join(project, "vendored") });
+            assert.deepStrictEqual(chartSource("./missing", undefined, project).kind, "local");
+            assert.deepStrictEqual(chartSource("../elsewhere", undefined, project).kind, "local");
+            assert.deepStrictEqual(chartSource("/abs/chart", undefined, project).kind, "local");
+            assert.deepStrictEqual(chartSource("vendored", "https://charts.example.com", project),
+                { kind: "remote", name: "vendored", repo: "https://charts.example.com" });
+            assert.deepStrictEqual(chartSource("prometheus-community/kube-prometheus-stack", undefined, project),
+                { kind: "remote", name: "kube-prometheus-stack", repo: undefined });
+            assert.deepStrictEqual(chartSource("charts./x", undefined, project).kind, "remote");
+        });
     });
 
     describe("atomic-helm-releases (advisory)", function () {
@@ -551,6 +742,49 @@ describe("the policy pack", function () {
             assertPasses(await runPolicy(atomicHelmReleases, serviceRelease(serviceValues())));
             assertViolation(await runPolicy(atomicHelmReleases, serviceRelease(serviceValues(), { extra: { atomic: false, maxHistory: undefined } })),
                 /atomic should be true/, /maxHistory should be set/);
+        });
+
+        it("GIVEN skipAwait, or a history of 0 THEN it advises against each; a history of 1 is bounded", async function () {
+            assert.deepStrictEqual((await runPolicy(atomicHelmReleases, serviceRelease(serviceValues(), { extra: { skipAwait: true, maxHistory: 0 } }))).violations, [
+                'release "hello": skipAwait should not be true, or Pulumi reports success before the pods are ready',
+                'release "hello": maxHistory should be set, so that release history (a Secret per revision) stays bounded',
+            ]);
+            assertPasses(await runPolicy(atomicHelmReleases, serviceRelease(serviceValues(), { extra: { skipAwait: false, maxHistory: 1 } })));
+        });
+    });
+
+    describe("rendering a chart for the policies (policy/render.ts)", function () {
+        it("hands helm a values file only this user can read, and removes it afterwards", async function () {
+            let seen = "";
+            const result = await withValuesFile({ a: 1 }, async (file) => {
+                seen = file;
+                assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600);
+                assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, "utf8")), { a: 1 });
+                assert.match(path.basename(path.dirname(file)), /^helm-values-/);
+                return "used";
+            });
+            assert.strictEqual(result, "used");
+            assert.ok(!fs.existsSync(path.dirname(seen)), "the values' folder is gone");
+            await assert.rejects(withValuesFile(undefined, async (file) => {
+                assert.strictEqual(fs.readFileSync(file, "utf8"), "{}");
+                seen = file;
+                throw new Error("boom");
+            }), /boom/);
+            assert.ok(!fs.existsSync(path.dirname(seen)), "removed when helm fails too");
+        });
+
+        it("GIVEN a chart helm cannot render THEN helm's own words are in a HelmError", async function () {
+            const err = await helmTemplate({ releaseName: "x", chartDir: tempDir("no-chart-"), namespace: "x", values: {} }).then(() => undefined, (e) => e);
+            assert.ok(err instanceof HelmError, String(err));
+            assert.strictEqual(err.name, "HelmError");
+            assert.strictEqual(err.missing, false);
+            assert.match(err.message, /^helm template failed: Error: .*Chart\.yaml/);
+        });
+
+        it("parses a manifest stream, skipping empty documents, and refuses YAML that does not parse", function () {
+            assert.deepStrictEqual(parseManifests("---\n# only a comment\n---\nkind: A\n---\n---\nkind: B\n"), [{ kind: "A" }, { kind: "B" }]);
+            assert.deepStrictEqual(parseManifests("plain text\n"), []);
+            assert.throws(() => parseManifests("kind: [unclosed\n"), /^Error: rendered YAML does not parse: /);
         });
     });
 });
