@@ -614,7 +614,7 @@ describe("the policy pack", function () {
         });
 
         it("reads keys whatever their case and separators, and tells a reference's name from the credential", function () {
-            for (const key of ["admin-password", "ADMIN_PASSWORD", "admin.password", "apiToken"]) assert.ok(isSecretKey(key), key);
+            for (const key of ["admin-password", "ADMIN_PASSWORD", "admin.password", "apiToken", "api-key", "api.key"]) assert.ok(isSecretKey(key), key);
             for (const key of ["existingSecret", "useExistingSecret", "passwordKey", "adminPasswordKey", "tokenKey", "tls-key",
                 "secretName", "passwordFile", "password-path", "configSecret", "secrets", "mountPath", "tokenRef"]) {
                 assert.ok(!isSecretKey(key), key);
@@ -622,8 +622,9 @@ describe("the policy pack", function () {
             assert.ok(isSecretKey("mytokenkey"), "<credential>Key names a reference only as the whole key");
         });
 
-        it("skips an empty value, and finds a credential nested in a list under a credential key", function () {
+        it("skips empty and null values, and finds a credential nested in a list under a credential key", function () {
             assert.deepStrictEqual(findSecrets({ password: "", apiKeys: ["k1", "k2"] }).map((f) => f.path), ["apiKeys[0]", "apiKeys[1]"]);
+            assert.deepStrictEqual(findSecrets({ service: null, replicas: 2, enabled: true, password: null }), []);
         });
 
         it("treats url as the credential only inside a webhook, and value only under a credential's name", function () {
