@@ -350,6 +350,18 @@ describe("the policy pack", function () {
             assertViolation(await runPolicy(readOnlyRootFilesystem, deployment({ podSpec: { initContainers: [{ name: "migrate" }] } })),
                 /init container "migrate": securityContext\.readOnlyRootFilesystem should be true/);
         });
+
+        it("GIVEN helm is not on PATH THEN the advice says it could not check, without failing closed", async function () {
+            const saved = process.env.PATH;
+            process.env.PATH = "/nonexistent";
+            try {
+                const outcome = await runPolicy(readOnlyRootFilesystem, serviceRelease(serviceValues()));
+                assertViolation(outcome, /cannot check the objects it installs, helm is not on PATH/);
+                assert.ok(outcome.violations.every((v) => v.endsWith('put helm v3 on PATH (PATH="$(scripts/tools.sh):$PATH")')), outcome.violations.join("\n"));
+            } finally {
+                process.env.PATH = saved;
+            }
+        });
     });
 
     describe("container-resources (mandatory)", function () {
@@ -384,6 +396,15 @@ describe("the policy pack", function () {
             delete values.prometheus;
             assertViolation(await runPolicy(containerResources, monitoringRelease(values)),
                 /prometheus\.prometheusSpec\.resources\.requests\.cpu, prometheus\.prometheusSpec\.resources\.requests\.memory, prometheus\.prometheusSpec\.resources\.limits\.memory must be set: Prometheus' memory grows with its series/);
+        });
+
+        it("GIVEN kube-prometheus-stack named through a repository alias THEN Prometheus' resources are still required", async function () {
+            const values = monitoringValues();
+            delete values.prometheus.prometheusSpec.resources;
+            assertViolation(await runPolicy(containerResources, monitoringRelease(values, { chart: "prometheus-community/kube-prometheus-stack" })),
+                /prometheus\.prometheusSpec\.resources\.requests\.cpu/);
+            assertViolation(await runPolicy(noSecretsInHelmValues, monitoringRelease({}, { chart: "prometheus-community/kube-prometheus-stack" })),
+                /grafana\.admin\.existingSecret must name the Secret/);
         });
 
         it("GIVEN another chart from a repository THEN it does not apply (its resources values are unknown to the pack)", async function () {
@@ -684,7 +705,7 @@ describe("the policy pack", function () {
 
         it("GIVEN a chart nobody approved THEN it is refused", async function () {
             assertViolation(await runPolicy(pinnedHelmCharts, monitoringRelease({}, { chart: "redis", repositoryOpts: { repo: "https://charts.example.com" } })),
-                /chart "redis" is not approved/);
+                /chart "redis" is not approved \(approved: kube-prometheus-stack, go-service, grafana-dashboards\); a new chart is added to policy\/charts\.ts with the platform team/);
         });
 
         it("GIVEN the service chart at its approved path and version THEN it passes", async function () {
