@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run mutation [folder ...]`: Stryker over components/, stacks/, policy/ and monitoring/ (stryker.config.mjs), one
 # run per folder, then each folder's score against the bar (scripts/mutation-score.ts). Reports in
-# reports/mutation/<folder>/ (HTML and JSON). Not part of `npm test`: it runs for hours (see the README). A re-run tests
-# again only what changed (Stryker's incremental mode); `MUTATION_ARGS=--force` tests everything.
+# reports/mutation/<folder>/ (HTML and JSON). Not part of `npm test`: it runs for hours (see the README). A re-run reuses
+# the results of mutants whose code and covering spec files are unchanged (Stryker's incremental mode);
+# `MUTATION_ARGS=--force` tests everything.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
