@@ -14,7 +14,8 @@ PATH="$(scripts/tools.sh test):$PATH"
 export PATH
 
 folders=("$@")
-[ ${#folders[@]} -gt 0 ] || folders=(policy monitoring stacks components)
+[ ${#folders[@]} -gt 0 ] ||
+    read -r -a folders <<<"$(node --input-type=module -e 'const { FOLDERS } = await import("./stryker.config.mjs"); console.log(FOLDERS.join(" "))')"
 for folder in "${folders[@]}"; do
     echo "mutation: ${folder}/ ($(date +%T))"
     # shellcheck disable=SC2086 # MUTATION_ARGS is a list of Stryker options
