@@ -34,7 +34,7 @@ if (folder !== undefined && !FOLDERS.includes(folder)) {
 const SPECS_OF = {
     components: ["test/components.test.ts", "test/program.test.ts"],
     stacks: ["test/stacks.test.ts"],
-    policy: ["test/policy.test.ts", "test/policy.pack.test.ts", "test/policy.stacks.test.ts"],
+    policy: ["test/policy.test.ts", "test/policy.edges.test.ts", "test/policy.pack.test.ts", "test/policy.stacks.test.ts"],
     monitoring: ["test/monitoring.rules.test.ts", "test/monitoring.dashboards.test.ts", "test/chart.dashboards.test.ts"],
 };
 /** @param {string[]} early @param {string[]} all */
@@ -68,6 +68,7 @@ export default {
             "test/components.test.ts",
             "test/stacks.test.ts",
             "test/policy.test.ts",
+            "test/policy.edges.test.ts",
             "test/monitoring.dashboards.test.ts",
             "test/monitoring.rules.test.ts",
             "test/chart.dashboards.test.ts",
