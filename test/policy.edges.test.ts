@@ -1,7 +1,7 @@
 /**
  * The policy pack at its edges: input the API server would refuse or the engine rarely sends (a missing spec, a null
- * list entry, a release without values), and the exact words of the messages users act on. Each spec states what a
- * user of the pack sees there: a verdict and a message, never a crash.
+ * list entry, a release without values), previews with values not known yet, and the exact words of the messages
+ * users act on. Each spec states what a user of the pack sees there: a verdict and a message, never a crash.
  * (The mutants these specs kill, and the ones no spec can, are listed in test/mutation-equivalents.md.)
  */
 import * as assert from "assert";
@@ -17,9 +17,10 @@ import {
     atomicHelmReleases, chartPinProblems, containerResources, imagesByDigest, minReplicasInProd, namespacePodSecurity,
     noLoadBalancerInProd, noSecretsInHelmValues, pinnedHelmCharts, podSecurityRestricted,
 } from "../policy/policies";
-import { clearRenderCache } from "../policy/render";
+import { valuesForRender } from "../policy/releases";
+import { clearRenderCache, helmTemplate, HelmError } from "../policy/render";
 import { findSecrets } from "../policy/secrets";
-import { packConfig, PolicyOutcome, runPolicy, TestResource } from "../policy/testing";
+import { packConfig, PolicyOutcome, runPolicy, TestResource, UNKNOWN } from "../policy/testing";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -272,6 +273,69 @@ describe("the policy pack at its edges", function () {
             assert.deepStrictEqual(findSecrets({
                 receivers: [{ name: "team", webhook_configs: [{ url_file: "/etc/alertmanager/secrets/team-url", send_resolved: true }] }],
             }), []);
+        });
+    });
+
+    describe("previews, where some values are not known yet (version \"\")", function () {
+        const preview = (values: unknown) => serviceRelease(values, { extra: { version: "" } });
+
+        it("GIVEN a value other than the image digest not known yet THEN the engine is told the policy cannot run in this preview", async function () {
+            for (const values of [{ ...serviceValues(), logLevel: UNKNOWN }, { ...serviceValues(), extraEnv: [{ name: "REGION", value: UNKNOWN }] }]) {
+                const outcome = await runPolicy(imagesByDigest, preview(values));
+                assert.deepStrictEqual(outcome.violations, []);
+                assert.strictEqual(outcome.unknownDuringPreview.length, 1, JSON.stringify(outcome));
+            }
+        });
+
+        it("GIVEN a digest the program did give THEN it is rendered as given: a malformed one is still refused", async function () {
+            const values = serviceValues("sha256:abc");
+            const outcome = await runPolicy(imagesByDigest, preview(values));
+            assert.strictEqual(outcome.violations.length, 1, outcome.violations.join("\n"));
+            assert.match(outcome.violations[0], /cannot check the objects it installs, helm template failed: [\s\S]*'\/image\/digest': 'sha256:abc' does not match/);
+        });
+
+        it("GIVEN an image given as a string THEN the chart is handed the string, and its schema says the image must be an object", async function () {
+            const outcome = await runPolicy(imagesByDigest, preview({ ...serviceValues(), image: "ghcr.io/acme/hello:1.2.3" }));
+            assert.strictEqual(outcome.violations.length, 1, outcome.violations.join("\n"));
+            assert.match(outcome.violations[0], /helm template failed: [\s\S]*'\/image': got string, want object/);
+        });
+
+        it("never renders an unknown value even without the engine's proxy: it names the value's path", function () {
+            assert.throws(() => valuesForRender({ extraEnv: [{ name: "REGION", value: UNKNOWN }] }, true),
+                (err: Error) => err.message === "values.extraEnv.0.value is not known during preview");
+        });
+    });
+
+    describe("rendering (policy/render.ts)", function () {
+        it("GIVEN a chart that renders more than a megabyte of manifests (dashboards, say) THEN it is rendered whole", async function () {
+            const chart = path.join(tempDir("policy-edges-big-"), "big");
+            fs.mkdirSync(path.join(chart, "templates"), { recursive: true });
+            fs.writeFileSync(path.join(chart, "Chart.yaml"), "apiVersion: v2\nname: big\nversion: 0.1.0\n");
+            fs.writeFileSync(path.join(chart, "templates", "cm.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: {{ .Values.blob | quote }}\n");
+            const blob = "x".repeat(1536 * 1024);
+            const text = await helmTemplate({ chartDir: chart, releaseName: "big", namespace: "x", values: { blob } });
+            assert.ok(text.includes(blob), `rendered ${text.length} characters`);
+        });
+
+        it("GIVEN helm is not on PATH THEN the HelmError says helm is missing", async function () {
+            const saved = process.env.PATH;
+            process.env.PATH = "/nonexistent";
+            try {
+                const err = await helmTemplate({ chartDir: tempDir("policy-edges-nohelm-"), releaseName: "x", namespace: "x", values: {} })
+                    .then(() => undefined, (e: unknown) => e);
+                assert.ok(err instanceof HelmError, String(err));
+                assert.strictEqual(err.missing, true);
+                assert.match(err.message, /^helm is not on PATH/);
+            } finally {
+                process.env.PATH = saved;
+            }
+        });
+
+        it("GIVEN a release of a folder helm cannot render THEN the violation quotes helm's error without a stray line break before the fail-closed note", async function () {
+            const outcome = await runPolicy(podSecurityRestricted, serviceRelease({}, { chart: tempDir("policy-edges-nochart-") }));
+            assert.strictEqual(outcome.violations.length, 1);
+            assert.match(outcome.violations[0], /cannot check the objects it installs, helm template failed: Error: [^\n]*Chart\.yaml[^\n]* \(mandatory policies fail closed: the release is not deployed unchecked\)$/);
         });
     });
 });
