@@ -38,7 +38,10 @@ const SPECS_OF = {
     components: ["test/components.test.ts", "test/program.test.ts"],
     stacks: ["test/stacks.test.ts", "test/program.test.ts"],
     policy: ["test/policy.test.ts", "test/policy.edges.test.ts", "test/policy.pack.test.ts", "test/policy.stacks.test.ts"],
-    monitoring: ["test/monitoring.rules.test.ts", "test/monitoring.dashboards.test.ts", "test/chart.dashboards.test.ts"],
+    monitoring: [
+        "test/monitoring.rules.test.ts", "test/monitoring.dashboards.test.ts", "test/monitoring.panels.test.ts",
+        "test/chart.dashboards.test.ts",
+    ],
 };
 /** Each folder's reports and incremental results in their own place, so that one folder can be re-run alone. */
 const reports = folder === undefined ? "reports/mutation" : `reports/mutation/${folder}`;
