@@ -18,6 +18,7 @@ folders=("$@")
     read -r -a folders <<<"$(node --input-type=module -e 'const { FOLDERS } = await import("./stryker.config.mjs"); console.log(FOLDERS.join(" "))')"
 for folder in "${folders[@]}"; do
     echo "mutation: ${folder}/ ($(date +%T))"
+    npx ts-node scripts/lib/mutationCache.ts "reports/mutation/${folder}/stryker-incremental.json"
     # shellcheck disable=SC2086 # MUTATION_ARGS is a list of Stryker options
     MUTATION_FOLDER="$folder" npx stryker run ${MUTATION_ARGS:-}
 done

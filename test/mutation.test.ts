@@ -3,6 +3,7 @@
  * JSON report, and one folder below the bar fails the run however well the others do.
  */
 import * as assert from "assert";
+import { forgetUndetectedStatic } from "../scripts/lib/mutationCache";
 import { failing, folderScores, MutationReport } from "../scripts/mutation-score";
 
 type Status = MutationReport["files"][string]["mutants"][number]["status"];
@@ -44,5 +45,20 @@ describe("the mutation score per folder (npm run mutation)", function () {
     it("fails a folder the report has no mutant of, so that a wrong path cannot pass", function () {
         const report: MutationReport = { files: { "components/serviceRelease.ts": mutants("Killed", "CompileError") } };
         assert.deepStrictEqual(failing(folderScores(report, ["components", "stacks"])).map((s) => s.folder), ["stacks"]);
+    });
+});
+
+describe("the incremental results a mutation run starts from (scripts/lib/mutationCache.ts)", function () {
+    it("forgets static mutants no spec detected, so that a new spec is run against them, and keeps every other result", function () {
+        const m = (status: string, isStatic?: boolean) => ({ status, ...(isStatic === undefined ? {} : { static: isStatic }) });
+        const report = {
+            files: {
+                "stacks/settings.ts": { mutants: [m("Survived", true), m("NoCoverage", true), m("Killed", true), m("Timeout", true), m("Survived", false), m("Survived")] },
+                "stacks/rules.ts": { mutants: [m("CompileError", true), m("Survived", true)] },
+            },
+        };
+        assert.strictEqual(forgetUndetectedStatic(report), 3);
+        assert.deepStrictEqual(report.files["stacks/settings.ts"].mutants, [m("Killed", true), m("Timeout", true), m("Survived", false), m("Survived")]);
+        assert.deepStrictEqual(report.files["stacks/rules.ts"].mutants, [m("CompileError", true)]);
     });
 });
