@@ -7,8 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { buildAlertmanagerConfig, buildMonitoringValues, MonitoringProfile } from "../components/monitoringStack";
+import { buildAlertmanagerConfig, buildMonitoringValues, monitoringChartSource, MonitoringProfile } from "../components/monitoringStack";
 import { ClusterEvent, rolloutProblems, watchRollout } from "../components/rolloutDiagnostics";
+import { parseImageRef } from "../components/imageReference";
+import { sourceRevision } from "../components/serviceImage";
 import { chartChecksum, DASHBOARDS_CHART, projectPath, readChartYaml, SERVICE_CHART } from "../components/localChart";
 
 const PROFILE: MonitoringProfile = {
@@ -77,6 +79,13 @@ describe("buildMonitoringValues, for a profile that leaves the defaults", functi
     });
 });
 
+describe("monitoringChartSource", function () {
+    it("names the chart under an OCI mirror written with trailing slashes", function () {
+        assert.deepStrictEqual(monitoringChartSource("oci://mirror.example.com/charts//"),
+            { chart: "oci://mirror.example.com/charts/kube-prometheus-stack" });
+    });
+});
+
 describe("chartChecksum, as the preview shows a chart change", function () {
     let root: string;
     /** A chart directory holding `files` (name to content), written in the given order. */
@@ -102,6 +111,40 @@ describe("chartChecksum, as the preview shows a chart change", function () {
     it("changes when content moves from one file name to another", function () {
         assert.notStrictEqual(chart("one", { "ab": "c" }), chart("two", { "a": "bc" }));
         assert.notStrictEqual(chart("three", { "a": "", "sb": "t" }), chart("four", { "a": "s", "b": "t" }));
+    });
+});
+
+describe("sourceRevision, when git answers oddly", function () {
+    let bin: string;
+    let savedPath: string | undefined;
+    /** Puts a `git` first on PATH that prints `output`, as a wrapper or an odd git version might. */
+    const gitPrinting = (output: string) =>
+        fs.writeFileSync(path.join(bin, "git"), `#!/bin/sh\nprintf '%s\\n' '${output}'\n`, { mode: 0o755 });
+    beforeEach(function () {
+        bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-git-"));
+        savedPath = process.env.PATH;
+        process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+    });
+    afterEach(function () {
+        process.env.PATH = savedPath;
+        fs.rmSync(bin, { recursive: true, force: true });
+    });
+
+    it("takes a commit only with a time in whole seconds, else stamps commit \"unknown\" at time 0", function () {
+        gitPrinting("abc123def456 1700000000");
+        assert.deepStrictEqual(sourceRevision(os.tmpdir()), { commit: "abc123def456", time: 1700000000 });
+        for (const odd of ["abc123def456 x1700000000", "abc123def456 1700000000x", "abc123def456"]) {
+            gitPrinting(odd);
+            assert.deepStrictEqual(sourceRevision(os.tmpdir()), { commit: "unknown", time: 0 }, odd);
+        }
+    });
+});
+
+describe("parseImageRef, on references that only look like a digest", function () {
+    const DIGEST = `sha256:${"a".repeat(64)}`;
+    it("refuses a reference with anything before the name or after the digest", function () {
+        assert.throws(() => parseImageRef(`mirror@ghcr.io/acme/hello@${DIGEST}`), /expected an image reference by digest/);
+        assert.throws(() => parseImageRef(`ghcr.io/acme/hello@${DIGEST}0`), /expected an image reference by digest/);
     });
 });
 
@@ -151,5 +194,23 @@ describe("watchRollout, between polls", function () {
         ready();
         await done;
         assert.strictEqual(calls, 1);
+    });
+
+    it("stops as soon as the release fails, too", async function () {
+        let calls = 0;
+        let failed!: (err: Error) => void;
+        const until = new Promise<void>((_, reject) => (failed = reject));
+        const { done } = watchRollout({
+            context: "unused", namespace: "hello", release: "hello", until, timeoutMs: 10_000, pollMs: 5,
+            report: () => undefined, listEvents: async () => { calls++; return []; },
+        });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const failedAt = Date.now();
+        failed(new Error("release failed"));
+        await done;
+        assert.ok(Date.now() - failedAt < 1000, "the watch ended with the release, not at Helm's timeout");
+        const after = calls;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.strictEqual(calls, after, "no poll after the release failed");
     });
 });
