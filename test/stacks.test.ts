@@ -9,41 +9,10 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
-import { SettingsError } from "../stacks/issues";
-import { LoadedSettings, loadSettings } from "../stacks/load";
+import { loadSettings } from "../stacks/load";
 import { REQUIRED_KEYS, SETTING_KEYS } from "../stacks/settings";
 import { ROOT, runProgram } from "../scripts/lib/program";
-
-const P = "hello-service";
-
-/** A valid stack of `environment` plus `values` (short keys), with `secrets` stored as secrets. */
-function load(stack: string, values: Record<string, string> = {}, secrets: Record<string, string> = {}): LoadedSettings {
-    const all: Record<string, string> = {
-        [`${P}:kubeContext`]: "ctx",
-        [`${P}:registry`]: stack === "dev" ? "localhost:5001" : "ghcr.io/acme",
-    };
-    for (const [k, v] of Object.entries({ ...values, ...secrets })) all[`${P}:${k}`] = v;
-    return loadSettings({
-        project: P, stack, values: all,
-        secretKeys: new Set(Object.keys(secrets).map((k) => `${P}:${k}`)),
-    });
-}
-
-/** The messages `load` fails with. */
-function problems(stack: string, values: Record<string, string> = {}, secrets: Record<string, string> = {}): string[] {
-    try {
-        load(stack, values, secrets);
-    } catch (err) {
-        assert.ok(err instanceof SettingsError, `expected a SettingsError, got ${err}`);
-        return err.message.split("\n").slice(1).map((l) => l.replace(/^  - /, ""));
-    }
-    assert.fail("expected the settings to be rejected");
-}
-
-function rejects(stack: string, values: Record<string, string>, expected: RegExp) {
-    const messages = problems(stack, values);
-    assert.ok(messages.some((m) => expected.test(m)), `no message matches ${expected}:\n${messages.join("\n")}`);
-}
+import { load, P, problems, rejects } from "./support/stacks";
 
 describe("stack settings", function () {
     describe("GIVEN the committed stack files", function () {
