@@ -41,7 +41,7 @@ const SPECS_OF = {
     policy: ["test/policy.test.ts", "test/policy.edges.test.ts", "test/policy.pack.test.ts", "test/policy.stacks.test.ts"],
     monitoring: [
         "test/monitoring.rules.test.ts", "test/monitoring.dashboards.test.ts", "test/monitoring.panels.test.ts",
-        "test/chart.dashboards.test.ts",
+        "test/monitoring.edges.test.ts", "test/chart.dashboards.test.ts",
     ],
 };
 /** Each folder's reports and incremental results in their own place, so that one folder can be re-run alone. */

@@ -33,18 +33,21 @@ export const RULES_DIR = path.join(__dirname, "rules");
 /** The repository root: `runbook_url` annotations in the rule files are paths relative to it. */
 export const REPOSITORY_ROOT = path.resolve(__dirname, "..");
 
-/** The shipped rule files, absolute paths, in a stable order. */
-export function ruleFiles(): string[] {
+/**
+ * The rule files (`*.rules.yaml`) of `dir`, absolute paths, in a stable order; anything else there (a README, an
+ * editor's backup) is not a rule file.
+ */
+export function ruleFiles(dir = RULES_DIR): string[] {
     return fs
-        .readdirSync(RULES_DIR)
+        .readdirSync(dir)
         .filter((f) => f.endsWith(".rules.yaml"))
         .sort()
-        .map((f) => path.join(RULES_DIR, f));
+        .map((f) => path.join(dir, f));
 }
 
-/** The groups of the shipped rule files, exactly as written (runbook URLs still repository-relative). */
-export function shippedRuleGroups(): RuleGroup[] {
-    return ruleFiles().flatMap((file) => {
+/** The groups of the rule files of `dir` (the shipped ones), exactly as written (runbook URLs still repository-relative). */
+export function shippedRuleGroups(dir = RULES_DIR): RuleGroup[] {
+    return ruleFiles(dir).flatMap((file) => {
         const doc = parse(fs.readFileSync(file, "utf8")) as { groups?: RuleGroup[] } | null;
         if (!doc || !Array.isArray(doc.groups)) {
             throw new Error(`${path.relative(REPOSITORY_ROOT, file)}: not a Prometheus rule file (no \`groups:\` list)`);
