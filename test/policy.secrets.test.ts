@@ -38,7 +38,7 @@ const JWT = `${JWT_HEADER}.${JWT_CLAIMS}.${chars(43)}`;
 
 describe("no-secrets-in-helm-values: credentials found by their shape", function () {
     describe("private keys", function () {
-        for (const header of ["RSA PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "PRIVATE KEY"]) {
+        for (const header of ["RSA PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "PRIVATE KEY", "PGP PRIVATE KEY BLOCK"]) {
             it(`GIVEN a PEM block that begins "-----BEGIN ${header}-----" THEN it holds a private key`, function () {
                 assertShape(`-----BEGIN ${header}-----\n${chars(64)}\n-----END ${header}-----\n`, "a private key");
             });
@@ -54,6 +54,17 @@ describe("no-secrets-in-helm-values: credentials found by their shape", function
         it("GIVEN a URL with user:password before its host THEN it holds a URL with a password in it", function () {
             assertShape("https://bot:s3cr3t-pass@api.example.com/v1", "a URL with a password in it");
             assertShape("postgres://app:pw@db.example.com:5432/app", "a URL with a password in it");
+        });
+
+        it("GIVEN a URL with a password inside a longer value (an argument, a config file, a JDBC URL) THEN it is found there too", function () {
+            assertShape("--upstream=https://bot:s3cr3t-pass@api.example.com", "a URL with a password in it");
+            assertShape("upstream:\n  url: https://bot:s3cr3t-pass@api.example.com\n", "a URL with a password in it");
+            assertShape("jdbc:postgresql://app:s3cr3t-pass@db.example.com/app", "a URL with a password in it");
+        });
+
+        it("GIVEN a presigned S3 or GCS URL THEN its signature is a credential in its query", function () {
+            assertShape(`https://b.s3.amazonaws.com/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=${chars(64)}`, "a URL with a credential in its query");
+            assertShape(`https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=${chars(64)}`, "a URL with a credential in its query");
         });
 
         it("GIVEN a URL with only a user, or only a port THEN it holds no password", function () {
