@@ -143,11 +143,12 @@ export const containerResources: ResourceValidationPolicy = {
         onRelease({
             check: eachObject(onPods(resourceProblems)),
             failClosed: true,
-            remoteReason: "a chart from a repository without a known resources value",
-            remote: (release, view, _args, report) => {
-                if (view.chart.endsWith("kube-prometheus-stack")) {
-                    for (const problem of prometheusResourceProblems(unproxied(release.values))) report(`${view.label}: ${problem}`);
+            remote: (release, view, args, report) => {
+                if (!view.chart.endsWith("kube-prometheus-stack")) {
+                    args.notApplicable(`${view.label}: a chart from a repository whose resources values the pack does not know`);
+                    return;
                 }
+                for (const problem of prometheusResourceProblems(unproxied(release.values))) report(`${view.label}: ${problem}`);
             },
         }),
     ],

@@ -8,12 +8,9 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
-import { KUBE_PROMETHEUS_STACK } from "../components/monitoringStack";
-import { podSecurityLabels, POD_SECURITY_EXEMPTION } from "../components/namespace";
 import {
     containerResources, imagesByDigest, minReplicasInProd, namespacePodSecurity, noLoadBalancerInProd, POLICIES,
     podSecurityRestricted, readOnlyRootFilesystem,
@@ -21,6 +18,7 @@ import {
 import { isUnknown } from "../policy/releases";
 import { clearRenderCache, KUBE_VERSION } from "../policy/render";
 import { packConfig, PackConfig, PolicyOutcome, runPolicy, TestResource } from "../policy/testing";
+import { monitoringRelease, namespace, removeTempDirs, serviceRelease, tempDir } from "./support/policy";
 
 // @pulumi/policy's own conversion of a pack into what GetAnalyzerInfo sends the CLI (not in its typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,7 +32,6 @@ const proxyModule = require("@pulumi/policy/proxy") as Record<string, unknown> &
     UnknownValueError: new (...args: any[]) => Error;
 };
 
-const RELEASE = "kubernetes:helm.sh/v3:Release";
 const PROD = packConfig("prod");
 const FAIL_CLOSED = " (mandatory policies fail closed: the release is not deployed unchecked)";
 
@@ -56,28 +53,19 @@ function withDefaults(policy: ResourceValidationPolicy, given: Record<string, un
     return { [policy.name]: { ...Object.fromEntries(defaults), ...given } };
 }
 
-function namespace(name: string, enforce: "restricted" | "baseline" | "privileged"): TestResource {
-    return {
-        type: "kubernetes:core/v1:Namespace", name, stack: "prod",
-        inputs: { metadata: { name, labels: podSecurityLabels(enforce), annotations: { [POD_SECURITY_EXEMPTION]: "node exporter reads the host" } } },
-    };
+/** A prod namespace that says why it is exempted, as the program labels the monitoring one. */
+function exemptNamespace(name: string, enforce: "restricted" | "baseline" | "privileged"): TestResource {
+    return { ...namespace(name, enforce, { reason: "node exporter reads the host" }), stack: "prod" };
 }
 
 /** kube-prometheus-stack from its repository, as the program installs it. */
-function monitoringRelease(stack = "dev"): TestResource {
-    return {
-        type: RELEASE, name: "monitoring", stack,
-        inputs: {
-            name: "kube-prometheus-stack", chart: KUBE_PROMETHEUS_STACK.chart, version: KUBE_PROMETHEUS_STACK.version,
-            repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo }, namespace: "monitoring", atomic: true, maxHistory: 10,
-            values: { grafana: { admin: { existingSecret: "grafana-admin" } } },
-        },
-    };
+function kubePrometheusStack(stack = "dev"): TestResource {
+    return monitoringRelease({ grafana: { admin: { existingSecret: "grafana-admin" } } }, {}, stack);
 }
 
 /** A release of a local chart at `chart` (an absolute path), named hello. */
 function localRelease(chart: string, stack = "dev"): TestResource {
-    return { type: RELEASE, name: "hello", stack, inputs: { name: "hello", chart, namespace: "hello", values: {}, atomic: true, maxHistory: 10 } };
+    return serviceRelease({}, { chart, stack });
 }
 
 /** The reasons the policy gave for not applying, without the engine's "only applies to resources of type" ones. */
@@ -85,16 +73,9 @@ function notApplicable(outcome: PolicyOutcome): string[] {
     return outcome.notApplicable.filter((r) => !r.startsWith("Policy only applies to resources of type"));
 }
 
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    tempDirs.push(dir);
-    return dir;
-}
-
 describe("the policy pack's configuration and fallbacks", function () {
     afterEach(clearRenderCache);
-    after(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+    after(removeTempDirs);
 
     describe("the config schema each policy announces to the Pulumi CLI", function () {
         const ENVIRONMENT = {
@@ -165,9 +146,9 @@ describe("the policy pack's configuration and fallbacks", function () {
     describe("the defaults, where a stack's policy config leaves a property out", function () {
         it("GIVEN no podSecurityExemptions (the CLI's default, or no policy config at all) THEN monitoring may enforce privileged, and only monitoring", async function () {
             for (const config of [withDefaults(namespacePodSecurity), {}]) {
-                const monitoring = await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged"), config);
+                const monitoring = await runPolicy(namespacePodSecurity, exemptNamespace("monitoring", "privileged"), config);
                 assert.deepStrictEqual(monitoring.violations, [], JSON.stringify(config));
-                assert.deepStrictEqual((await runPolicy(namespacePodSecurity, namespace("hello", "privileged"), config)).violations,
+                assert.deepStrictEqual((await runPolicy(namespacePodSecurity, exemptNamespace("hello", "privileged"), config)).violations,
                     ['Namespace hello: enforces "privileged", but only restricted is allowed; it is not among the exempted namespaces (monitoring)']);
             }
         });
@@ -187,7 +168,7 @@ describe("the policy pack's configuration and fallbacks", function () {
     describe("a release the pack cannot look inside", function () {
         it("GIVEN a chart from a repository THEN the pod policies do not apply, and say what covers its pods instead", async function () {
             for (const policy of [imagesByDigest, podSecurityRestricted, readOnlyRootFilesystem]) {
-                const outcome = await runPolicy(policy, monitoringRelease());
+                const outcome = await runPolicy(policy, kubePrometheusStack());
                 assert.deepStrictEqual(outcome.violations, [], policy.name);
                 assert.deepStrictEqual(notApplicable(outcome), [
                     'release "kube-prometheus-stack" (kube-prometheus-stack): a chart from a repository cannot be rendered here; ' +
@@ -198,7 +179,7 @@ describe("the policy pack's configuration and fallbacks", function () {
         });
 
         it("GIVEN a chart from a repository in prod THEN min-replicas-in-prod does not apply: its replica counts are the chart's", async function () {
-            const outcome = await runPolicy(minReplicasInProd, monitoringRelease("prod"), PROD);
+            const outcome = await runPolicy(minReplicasInProd, kubePrometheusStack("prod"), PROD);
             assert.deepStrictEqual(outcome.violations, []);
             assert.deepStrictEqual(notApplicable(outcome),
                 ['release "kube-prometheus-stack" (kube-prometheus-stack): a chart from a repository: its replica counts are the chart\'s']);

@@ -6,12 +6,9 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { KUBE_PROMETHEUS_STACK } from "../components/monitoringStack";
-import { podSecurityLabels, POD_SECURITY_EXEMPTION } from "../components/namespace";
-import { buildServiceValues, ServiceSpec } from "../components/serviceRelease";
-import { BASE_DEFAULTS } from "../stacks/environments";
+import { POD_SECURITY_EXEMPTION } from "../components/namespace";
 import { APPROVED_LOCAL_CHARTS, APPROVED_REMOTE_CHARTS } from "../policy/charts";
 import {
     atomicHelmReleases, chartPinProblems, containerResources, imagesByDigest, minReplicasInProd, namespacePodSecurity,
@@ -21,21 +18,12 @@ import { valuesForRender } from "../policy/releases";
 import { clearRenderCache, helmTemplate, HelmError } from "../policy/render";
 import { findSecrets } from "../policy/secrets";
 import { packConfig, PolicyOutcome, runPolicy, TestResource, UNKNOWN } from "../policy/testing";
+import {
+    assertPasses, chartCopy, monitoringRelease, namespace, removeTempDirs, SECURE_CONTAINER, serviceRelease,
+    serviceValues, tempDir,
+} from "./support/policy";
 
-const RELEASE = "kubernetes:helm.sh/v3:Release";
-const DIGEST = `sha256:${"a".repeat(64)}`;
 const PROD = packConfig("prod");
-
-/** A container that meets every pod policy, so that a spec's one change is the only finding. */
-const SECURE_CONTAINER = {
-    name: "app",
-    image: `ghcr.io/acme/hello@${DIGEST}`,
-    securityContext: {
-        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532,
-        capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
-    },
-    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "128Mi" } },
-};
 
 /** A workload the program would create directly, with its inputs as given (`kind` from the type, as the engine does). */
 function workload(kind: string, inputs: Record<string, unknown>, stack = "dev"): TestResource {
@@ -52,62 +40,11 @@ function container(extra: Record<string, unknown>): Record<string, unknown> {
     return { containers: [{ ...SECURE_CONTAINER, ...extra }] };
 }
 
-/** The service as every environment starts: the program's base defaults (2 replicas, ClusterIP, no autoscaler). */
-const SPEC = BASE_DEFAULTS as ServiceSpec;
-
-/** The service's values as the program builds them (plain data, as the wire carries them). */
-function serviceValues(digest: unknown = DIGEST): Record<string, any> {
-    return JSON.parse(JSON.stringify(buildServiceValues(SPEC, { repository: "ghcr.io/acme/hello", digest })));
-}
-
-/** The service's release; `version: ""` is the provider's shape of a preview in which some input is not known yet. */
-function serviceRelease(values: unknown, opts: { chart?: string; stack?: string; extra?: Record<string, unknown> } = {}): TestResource {
-    return {
-        type: RELEASE, name: "hello", stack: opts.stack,
-        inputs: {
-            name: "hello", chart: opts.chart ?? "./charts/go-service", namespace: "hello", values,
-            atomic: true, maxHistory: 10, ...opts.extra,
-        },
-    };
-}
-
-/** kube-prometheus-stack as the program installs it (resource name "monitoring", release name the chart's), with `values`. */
-function monitoringRelease(values: unknown, extra: Record<string, unknown> = {}, stack?: string): TestResource {
-    return {
-        type: RELEASE, name: "monitoring", stack,
-        inputs: {
-            name: "kube-prometheus-stack", chart: KUBE_PROMETHEUS_STACK.chart, version: KUBE_PROMETHEUS_STACK.version,
-            repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo }, namespace: "monitoring", atomic: true, maxHistory: 10,
-            ...(values !== undefined && { values }), ...extra,
-        },
-    };
-}
-
-function namespace(name: string, enforce: "restricted" | "baseline" | "privileged", annotations?: Record<string, string>): TestResource {
-    return {
-        type: "kubernetes:core/v1:Namespace", name,
-        inputs: { metadata: { name, labels: podSecurityLabels(enforce), ...(annotations && { annotations }) } },
-    };
-}
-
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    tempDirs.push(dir);
-    return dir;
-}
-
 /** A copy of charts/go-service with extra templates (file name → content), as a chart path for a release. */
 function chartWith(templates: Record<string, string>): string {
-    const chart = path.join(tempDir("policy-edges-chart-"), "go-service");
-    fs.cpSync(path.join(__dirname, "..", "charts", "go-service"), chart, { recursive: true });
-    for (const [file, text] of Object.entries(templates)) fs.writeFileSync(path.join(chart, "templates", file), text);
-    return chart;
-}
-
-function assertPasses(outcome: PolicyOutcome): void {
-    assert.deepStrictEqual(outcome.violations, [], "expected no violation");
-    assert.deepStrictEqual(outcome.unknownDuringPreview, [], "expected the policy to run");
+    return chartCopy((chart) => {
+        for (const [file, text] of Object.entries(templates)) fs.writeFileSync(path.join(chart, "templates", file), text);
+    });
 }
 
 /** The violations without the `Deployment hello/web: ` prefix. */
@@ -117,7 +54,7 @@ function problems(outcome: PolicyOutcome): string[] {
 
 describe("the policy pack at its edges", function () {
     afterEach(clearRenderCache);
-    after(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+    after(removeTempDirs);
 
     describe("pod policies on malformed workloads", function () {
         it("GIVEN a Deployment or a CronJob without the spec that holds its pods THEN the pod policies find no container, not a crash", async function () {
@@ -189,13 +126,13 @@ describe("the policy pack at its edges", function () {
 
     describe("namespace-pod-security", function () {
         it("GIVEN an exempted namespace with other annotations but no exemption annotation THEN it asks why, not a crash", async function () {
-            assert.deepStrictEqual((await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged", { owner: "platform" }), PROD)).violations,
+            assert.deepStrictEqual((await runPolicy(namespacePodSecurity, namespace("monitoring", "privileged", { annotations: { owner: "platform" } }), PROD)).violations,
                 [`Namespace monitoring: enforces "privileged" without saying why: annotate it with ${POD_SECURITY_EXEMPTION}: <reason>`]);
         });
 
         it("GIVEN several exempted namespaces THEN a namespace that is not among them is told all of them, comma-separated", async function () {
             const config = { "namespace-pod-security": { podSecurityExemptions: { monitoring: "privileged", "ingress-nginx": "baseline" } } };
-            const outcome = await runPolicy(namespacePodSecurity, namespace("hello", "baseline", { [POD_SECURITY_EXEMPTION]: "convenience" }), config);
+            const outcome = await runPolicy(namespacePodSecurity, namespace("hello", "baseline", { reason: "convenience" }), config);
             assert.deepStrictEqual(outcome.violations,
                 ['Namespace hello: enforces "baseline", but only restricted is allowed; it is not among the exempted namespaces (monitoring, ingress-nginx)']);
         });
@@ -288,7 +225,7 @@ describe("the policy pack at its edges", function () {
         });
 
         it("GIVEN a digest the program did give THEN it is rendered as given: a malformed one is still refused", async function () {
-            const values = serviceValues("sha256:abc");
+            const values = serviceValues({}, "sha256:abc");
             const outcome = await runPolicy(imagesByDigest, preview(values));
             assert.strictEqual(outcome.violations.length, 1, outcome.violations.join("\n"));
             assert.match(outcome.violations[0], /cannot check the objects it installs, helm template failed: [\s\S]*'\/image\/digest': 'sha256:abc' does not match/);

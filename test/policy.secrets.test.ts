@@ -9,8 +9,7 @@ import * as assert from "assert";
 import { noSecretsInHelmValues } from "../policy/policies";
 import { findSecrets } from "../policy/secrets";
 import { runPolicy, TestResource } from "../policy/testing";
-
-const RELEASE = "kubernetes:helm.sh/v3:Release";
+import { RELEASE } from "./support/policy";
 
 /** What the scan says of `value` held under a key that names nothing secret (`podAnnotations.note`). */
 function shapeOf(value: string): string[] {

@@ -7,20 +7,8 @@
  */
 import * as assert from "assert";
 import { containerResources, imagesByDigest, podSecurityRestricted, readOnlyRootFilesystem } from "../policy/policies";
-import { PolicyOutcome, runPolicy, TestResource } from "../policy/testing";
-
-const DIGEST = `sha256:${"a".repeat(64)}`;
-
-/** A container that meets every pod policy, so that a spec's one change is the only finding. */
-const SECURE_CONTAINER = {
-    name: "app",
-    image: `ghcr.io/acme/hello@${DIGEST}`,
-    securityContext: {
-        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532,
-        capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
-    },
-    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "128Mi" } },
-};
+import { runPolicy, TestResource } from "../policy/testing";
+import { assertPasses, SECURE_CONTAINER } from "./support/policy";
 
 /** A pod template as the workload controllers take it. */
 function template(podSpec: Record<string, unknown>): Record<string, unknown> {
@@ -53,11 +41,6 @@ function workload(kind: string, extra: Record<string, unknown> = {}, podSpec: Re
         type: entry.type, name: "web",
         inputs: { metadata: { name: "web", namespace: "hello" }, spec: entry.spec({ containers: [{ ...SECURE_CONTAINER, ...extra }], ...podSpec }) },
     };
-}
-
-function assertPasses(outcome: PolicyOutcome, what: string): void {
-    assert.deepStrictEqual(outcome.violations, [], `expected no violation: ${what}`);
-    assert.deepStrictEqual(outcome.unknownDuringPreview, [], `expected the policy to run: ${what}`);
 }
 
 describe("the pod policies on every kind of workload", function () {
