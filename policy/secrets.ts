@@ -52,7 +52,8 @@ export function isSecretKey(key: string): boolean {
 /** Values that are credentials whatever their key is called. */
 const SECRET_VALUES: readonly (readonly [RegExp, string])[] = [
     [/-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----/, "a private key"],
-    [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, "a URL with a password in it"],
+    // Anywhere in a value (an argument, a config file, a JDBC URL): the scheme's last character starts the match.
+    [/[a-z0-9+.-]:\/\/[^/\s:@]+:[^/\s@]+@/i, "a URL with a password in it"],
     [/[?&](token|access_token|api[-_]?key|key|secret|sig|signature|password|auth|x-amz-signature|x-goog-signature)=[^&\s]{8,}/i, "a URL with a credential in its query"],
     [/hooks\.slack\.com\/services\/|discord(app)?\.com\/api\/webhooks\/|\.webhook\.office\.com\//i, "a chat webhook URL (its path is the credential)"],
     [/\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|sk_live_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35})\b/, "an access token"],
