@@ -51,11 +51,9 @@ const goDuration = z.string().regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, {
 const promDuration = z.string().regex(/^([0-9]+(ms|s|m|h|d|w|y))+$/, {
     error: "must be a Prometheus duration such as 6h, 7d or 2w",
 });
+// A schema's `error` is the message of its checks and refinements too.
 const wholeNumber = (min: number, max: number) =>
-    z.number({ error: `must be a whole number from ${min} to ${max}` })
-        .int({ error: `must be a whole number from ${min} to ${max}` })
-        .min(min, { error: `must be a whole number from ${min} to ${max}` })
-        .max(max, { error: `must be a whole number from ${min} to ${max}` });
+    z.number({ error: `must be a whole number from ${min} to ${max}` }).int().min(min).max(max);
 const flag = z.boolean({ error: "must be true or false" });
 /** A base image from a mirror: what the Dockerfile pins, in another registry, still by digest. */
 const mirroredImage = z.string().regex(IMAGE_BY_DIGEST, {
@@ -69,7 +67,7 @@ const chartRepository = z.string().regex(/^(https?|oci):\/\/[a-z0-9.-]+(:[0-9]{1
 const objectivePercent = (() => {
     const min = Math.ceil(MIN_OBJECTIVE * 10000) / 100;
     const error = `must be a percentage from ${min} to below 100, such as 99.9 (lower, and the fast burn-rate page could never fire)`;
-    return z.number({ error }).refine((percent) => isValidObjective(percent / 100), { error });
+    return z.number({ error }).refine((percent) => isValidObjective(percent / 100));
 })();
 
 /**

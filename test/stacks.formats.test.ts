@@ -1,7 +1,7 @@
 /**
  * The value formats of stack settings, at their edges: for each kind of value a platform engineer writes (a Kubernetes
- * name, a host name, a CPU or memory quantity, a Go or Prometheus duration, a whole number, a boolean), the values it
- * accepts and the values it refuses, each refusal with the key, the value and what is allowed.
+ * name, a host name, a CPU or memory quantity, a Go or Prometheus duration, a chart repository, a whole number, a
+ * boolean), the values it accepts and the values it refuses, each refusal with the key, the value and what is allowed.
  */
 import * as assert from "assert";
 import { load, problems } from "./support/stacks";
@@ -56,6 +56,12 @@ const FORMATS: readonly Format[] = [
         message: "must be a Prometheus duration such as 6h, 7d or 2w",
         accepts: ["6h", "7d", "2w", "1y", "1d12h", "90m"],
         refuses: ["6", "x6h", "6hx", "1.5d", "6H"],
+    },
+    {
+        what: "a chart repository (monitoringChartRepository)", key: "monitoringChartRepository",
+        message: "must be a Helm repository URL (https://charts.example.com/prometheus-community) or an OCI registry path (oci://registry.example.com/charts)",
+        accepts: ["https://charts.example.com/prometheus-community", "oci://registry.example.com/charts", "http://127.0.0.1:8879", "https://charts.example.com:8443"],
+        refuses: ["xhttps://charts.example.com", "https://charts.example.com/a b", "https://charts.example.com?token=x", "charts.example.com", "https://Charts.example.com"],
     },
 ];
 
