@@ -2,7 +2,7 @@
  * The pieces both dashboards share: the data source and the namespace/job variables, and panel builders with this
  * project's defaults (Prometheus targets on `$datasource`, legends shown, stable panel ids).
  */
-import type { Builder } from "@grafana/grafana-foundation-sdk/cog";
+import type { Builder, Dataquery } from "@grafana/grafana-foundation-sdk/cog";
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as gauge from "@grafana/grafana-foundation-sdk/gauge";
@@ -92,14 +92,7 @@ export class Panels {
     }
 
     timeseries(o: PanelOptions & { readonly stack?: boolean; readonly thresholdLines?: boolean }) {
-        const p = new timeseries.PanelBuilder()
-            .id(this.nextId++)
-            .title(o.title)
-            .description(o.description)
-            .datasource(DATASOURCE)
-            .unit(o.unit)
-            .span(o.width)
-            .height(o.height)
+        const p = this.begin(new timeseries.PanelBuilder(), o)
             .fillOpacity(10)
             .lineWidth(1)
             .showPoints(common.VisibilityMode.Never)
@@ -109,10 +102,8 @@ export class Panels {
                     .displayMode(common.LegendDisplayMode.List)
                     .placement(common.LegendPlacement.Bottom),
             )
-            .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending))
-            .thresholds(thresholds(o.thresholds))
-            .targets(queries(o.targets));
-        if (o.decimals !== undefined) p.decimals(o.decimals);
+            .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+        this.end(p, o);
         if (o.stack) p.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
         if (o.thresholdLines) {
             p.thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
@@ -121,42 +112,49 @@ export class Panels {
     }
 
     stat(o: PanelOptions & { readonly textMode?: common.BigValueTextMode }) {
-        const p = new stat.PanelBuilder()
-            .id(this.nextId++)
-            .title(o.title)
-            .description(o.description)
-            .datasource(DATASOURCE)
-            .unit(o.unit)
-            .span(o.width)
-            .height(o.height)
+        const p = this.begin(new stat.PanelBuilder(), o)
             .graphMode(common.BigValueGraphMode.Area)
             .colorMode(common.BigValueColorMode.Value)
             .textMode(o.textMode ?? common.BigValueTextMode.Value)
-            .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
-            .thresholds(thresholds(o.thresholds))
-            .targets(queries(o.targets));
-        if (o.decimals !== undefined) p.decimals(o.decimals);
-        return p;
+            .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+        return this.end(p, o);
     }
 
     gauge(o: PanelOptions & { readonly min: number; readonly max: number }) {
-        const p = new gauge.PanelBuilder()
-            .id(this.nextId++)
-            .title(o.title)
-            .description(o.description)
-            .datasource(DATASOURCE)
-            .unit(o.unit)
-            .span(o.width)
-            .height(o.height)
+        const p = this.begin(new gauge.PanelBuilder(), o)
             .min(o.min)
             .max(o.max)
             .showThresholdMarkers(true)
-            .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
-            .thresholds(thresholds(o.thresholds))
-            .targets(queries(o.targets));
+            .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+        return this.end(p, o);
+    }
+
+    /** What every panel starts with: the next id, its words, the data source, the unit and its size. */
+    private begin<P extends PanelBuilder>(p: P, o: PanelOptions): P {
+        return p.id(this.nextId++).title(o.title).description(o.description).datasource(DATASOURCE).unit(o.unit)
+            .span(o.width).height(o.height);
+    }
+
+    /** What every panel ends with: its colour steps, its queries and its decimals. */
+    private end<P extends PanelBuilder>(p: P, o: PanelOptions): P {
+        p.thresholds(thresholds(o.thresholds)).targets(queries(o.targets));
         if (o.decimals !== undefined) p.decimals(o.decimals);
         return p;
     }
+}
+
+/** The calls the SDK's timeseries, stat and gauge panel builders have in common. */
+interface PanelBuilder {
+    id(id: number): this;
+    title(title: string): this;
+    description(description: string): this;
+    datasource(datasource: dashboard.DataSourceRef): this;
+    unit(unit: string): this;
+    span(w: number): this;
+    height(h: number): this;
+    thresholds(thresholds: Builder<dashboard.ThresholdsConfig>): this;
+    targets(targets: Builder<Dataquery>[]): this;
+    decimals(decimals: number): this;
 }
 
 function thresholds(steps: PanelOptions["thresholds"] = []) {
