@@ -23,7 +23,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 import { buildServiceImage, DockerCli, ensureEngine, imageSize, repoRoot } from "../test/support/docker";
-import { freePort, httpGet, run, runOk, start, Started, waitFor } from "../test/support/process";
+import { freePort, httpGet, run, runOk, start, Started, waitFor } from "../scripts/lib/process";
 
 type ServerName = "ours" | "bare" | "original";
 const SERVERS: readonly ServerName[] = ["ours", "bare", "original"];

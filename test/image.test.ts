@@ -14,7 +14,7 @@ import {
     appDir, buildAndPush, buildServiceImage, BuiltImage, DockerCli, ensureEngine, LocalRegistry, mirrorImage, startBuildkit,
     standinBuilder, standinRuntime, startRegistry,
 } from "./support/docker";
-import { httpGet, waitFor } from "./support/process";
+import { httpGet, waitFor } from "../scripts/lib/process";
 
 const VERSION = "1.2.3-image-test";
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";

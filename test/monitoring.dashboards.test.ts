@@ -10,7 +10,7 @@ import { DASHBOARD_FOLDER, DashboardFile, dashboards } from "../monitoring/dashb
 import { toRuleFile } from "../monitoring/ruleGroups";
 import { DEFAULT_SLO } from "../monitoring/slo";
 import { panelQueries, panelsOf, substitute, variablesOf } from "./monitoring/dashboardQueries";
-import { run } from "./support/process";
+import { run } from "../scripts/lib/process";
 import { promtool, removeDir, requireTool, tempDir } from "./support/prometheus";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -10,7 +10,7 @@ import { dashboards } from "../monitoring/dashboards";
 import { Rule, ruleGroups, toRuleFile } from "../monitoring/ruleGroups";
 import { DEFAULT_SLO } from "../monitoring/slo";
 import { labelValuesAsPromQL, panelQueries, substitute, variablesOf } from "./monitoring/dashboardQueries";
-import { Started, runOk, start, waitFor } from "./support/process";
+import { Started, runOk, start, waitFor } from "../scripts/lib/process";
 import {
     AlertsData,
     PrometheusServer,

@@ -16,7 +16,7 @@ import {
     sloObjectivesGroup,
     validateSloSettings,
 } from "../monitoring/slo";
-import { RunResult } from "./support/process";
+import { RunResult } from "../scripts/lib/process";
 import { promtool, removeDir, requireTool, tempDir } from "./support/prometheus";
 
 const TESTS_DIR = path.join(REPOSITORY_ROOT, "monitoring", "tests");

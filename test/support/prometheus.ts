@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { RunResult, Started, freePort, run, start, waitFor } from "./process";
+import { RunResult, Started, freePort, run, start, waitFor } from "../../scripts/lib/process";
 
 /**
  * The absolute path of `tool` on PATH. Missing: under CI=true the spec fails (CI installs Debian's `prometheus`

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 
 import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../../../components/monitoringStack";
-import { runOk } from "../../support/process";
+import { runOk } from "../../../scripts/lib/process";
 
 export interface ChartMirror {
     /** The repository URL, for `monitoringChartRepository`. */

@@ -4,7 +4,7 @@
  */
 import { gunzipSync } from "node:zlib";
 
-import { runOk } from "../../support/process";
+import { runOk } from "../../../scripts/lib/process";
 import type { LocalCluster } from "./cluster";
 
 export interface Revision {

@@ -22,7 +22,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { loadSettings } from "../../../stacks/load";
 import type { StackSettings } from "../../../stacks/settings";
 import { repoRoot } from "../../support/docker";
-import { runOk } from "../../support/process";
+import { runOk } from "../../../scripts/lib/process";
 import type { LocalCluster } from "./cluster";
 
 export const PROJECT = "hello-service";
