@@ -6,9 +6,11 @@
 # Usage: scripts/tools.sh [GROUP...]     builds what is missing, prints the bin directory to put on PATH
 #   test   helm, kube-score, actionlint, zizmor, buildkitd (and Docker's buildx plugin where the Docker CLI lacks it)
 #          (the default group)
-#   e2e    the real-engine tier: Pulumi CLI, Kubernetes provider, etcd, kube-apiserver, kube-controller-manager,
-#          kube-scheduler, kubectl, kwok with its stages, Prometheus with Kubernetes discovery, the Prometheus
-#          Operator CRDs
+#   e2e    the real-engine tier: Pulumi CLI, Kubernetes provider, the cluster group, Prometheus with Kubernetes
+#          discovery, the Prometheus Operator CRDs
+#   cluster
+#          the project's local cluster (localcluster/): etcd, kube-apiserver, kube-controller-manager,
+#          kube-scheduler, kubelet, kube-proxy, kubectl, kwok with its stages
 #   dev    npm run dev: kind and kubectl
 #
 # The cache: $HELLO_TOOLS_CACHE, else $XDG_CACHE_HOME/hello-service/tools, else ~/.cache/hello-service/tools.
@@ -160,7 +162,8 @@ group_test() {
 
 # --- e2e: a real Pulumi engine and a real Kubernetes API ------------------------------------------------------------
 
-# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl: one build, shared by the e2e and dev groups.
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, and the real node's kubelet and kube-proxy: one build
+# (one Go build cache), shared by the e2e and dev groups.
 kubernetes() {
   local v=v1.34.4
   # Stamped as hack/lib/version.sh does: Helm and charts' kubeVersion read the server's version.
@@ -170,7 +173,23 @@ kubernetes() {
   done
   wrapper_build kubernetes "$v" 5 "$flags" kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
     kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
-    kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl
+    kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl \
+    kubelet=k8s.io/kubernetes/cmd/kubelet kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
+}
+
+# The project's local cluster (localcluster/): etcd, the control plane, a real node's kubelet and kube-proxy, kwok.
+group_cluster() {
+  wrapper_build etcd v3.6.16 2 "-s -w" etcd=go.etcd.io/etcd/server/v3
+
+  kubernetes
+
+  # kwok: simulated nodes (pods become Running and Ready without containers), with the stages that drive them.
+  local kwok_version=v0.8.0
+  go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$kwok_version" 3 "-s -w"
+  data kwok-stages "$kwok_version" "sigs.k8s.io/kwok@$kwok_version" \
+    kustomize/stage/node/fast/node-initialize.yaml kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    kustomize/stage/pod/fast/pod-ready.yaml \
+    kustomize/stage/pod/fast/pod-complete.yaml kustomize/stage/pod/fast/pod-delete.yaml
 }
 
 group_e2e() {
@@ -198,17 +217,7 @@ group_e2e() {
   once pulumi-resource-kubernetes "$provider_version" 10 "$dir" build_provider
   link "$dir" pulumi-resource-kubernetes
 
-  wrapper_build etcd v3.6.16 2 "-s -w" etcd=go.etcd.io/etcd/server/v3
-
-  kubernetes
-
-  # kwok: simulated nodes (pods become Running and Ready without containers), with the stages that drive them.
-  local kwok_version=v0.8.0
-  go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$kwok_version" 3 "-s -w"
-  data kwok-stages "$kwok_version" "sigs.k8s.io/kwok@$kwok_version" \
-    kustomize/stage/node/fast/node-initialize.yaml kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
-    kustomize/stage/pod/fast/pod-ready.yaml \
-    kustomize/stage/pod/fast/pod-complete.yaml kustomize/stage/pod/fast/pod-delete.yaml
+  group_cluster
 
   # Prometheus with Kubernetes service discovery, which Debian's build leaves out: the tier proves that the
   # ServiceMonitor's selector and port are how Prometheus finds the service. Named prometheus3 beside Debian's.
@@ -251,8 +260,9 @@ for group in "${groups[@]}"; do
   case "$group" in
     test) group_test ;;
     e2e) group_e2e ;;
+    cluster) group_cluster ;;
     dev) group_dev ;;
-    *) echo "tools.sh: unknown group \"$group\"; the groups are test, e2e and dev" >&2; exit 2 ;;
+    *) echo "tools.sh: unknown group \"$group\"; the groups are test, e2e, cluster and dev" >&2; exit 2 ;;
   esac
 done
 echo "$links/bin"
