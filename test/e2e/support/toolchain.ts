@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { repoRoot } from "../../support/docker";
 
 export interface Toolchain {
-    /** Holds pulumi, pulumi-resource-kubernetes, etcd, kube-*, kubectl, kwok, helm and prometheus3. */
+    /** Holds pulumi, pulumi-resource-kubernetes, etcd, kube-* (kubelet and kube-proxy too), kubectl, kwok, helm and prometheus3. */
     readonly bin: string;
     /** The kwok stages that make simulated nodes and pods behave. */
     readonly kwokStages: readonly string[];
@@ -18,23 +18,32 @@ export interface Toolchain {
     readonly operatorCrds: string;
 }
 
-const BINARIES = ["pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager",
-    "kube-scheduler", "kubectl", "kwok", "helm", "prometheus3"];
+/** What each group of scripts/tools.sh puts in the bin directory, as far as the tier uses it. */
+const BINARIES = {
+    cluster: ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl", "kwok"],
+    test: ["helm"],
+    e2e: ["pulumi", "pulumi-resource-kubernetes", "prometheus3"],
+} as const;
+type Group = keyof typeof BINARIES;
 
-/** Builds what is missing (its progress lines go to this process's stderr) and returns the paths. */
-export async function ensureToolchain(): Promise<Toolchain> {
+/**
+ * Builds what is missing (its progress lines go to this process's stderr) and returns the paths.
+ * @param groups the tools.sh groups needed. @default the whole tier's: test and e2e (which includes cluster)
+ */
+export async function ensureToolchain(groups: readonly Group[] = ["test", "e2e"]): Promise<Toolchain> {
     const bin = await new Promise<string>((resolve, reject) => {
-        const child = spawn("bash", [path.join(repoRoot, "scripts", "tools.sh"), "test", "e2e"], {
+        const child = spawn("bash", [path.join(repoRoot, "scripts", "tools.sh"), ...groups], {
             stdio: ["ignore", "pipe", "inherit"],
         });
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.on("error", reject);
         child.on("close", (code) => (code === 0 ? resolve(out.trim().split("\n").pop()!) : reject(
-            new Error(`scripts/tools.sh e2e exited with ${code}; its output above says which build failed`))));
+            new Error(`scripts/tools.sh ${groups.join(" ")} exited with ${code}; its output above says which build failed`))));
     });
-    const missing = BINARIES.filter((b) => !fs.existsSync(path.join(bin, b)));
-    if (missing.length > 0) throw new Error(`scripts/tools.sh e2e left out ${missing.join(", ")}`);
+    const expected = groups.flatMap((g) => [...BINARIES[g], ...(g === "e2e" ? BINARIES.cluster : [])]);
+    const missing = expected.filter((b) => !fs.existsSync(path.join(bin, b)));
+    if (missing.length > 0) throw new Error(`scripts/tools.sh ${groups.join(" ")} left out ${missing.join(", ")}`);
     const share = path.join(bin, "..", "share");
     const stagesDir = path.join(share, "kwok-stages");
     return {
