@@ -25,11 +25,11 @@ import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { stringify } from "yaml";
 
 import { startChartMirror } from "../test/e2e/support/chartMirror";
-import { startCluster } from "../test/e2e/support/cluster";
+import { startKwokCluster } from "../test/e2e/support/cluster";
 import { createStack, E2eStack, ok, projectProgram, PROJECT, Run } from "../test/e2e/support/stack";
 import { ensureToolchain } from "../test/e2e/support/toolchain";
 import { repoRoot } from "../test/support/docker";
-import { runOk } from "../test/support/process";
+import { runOk } from "../scripts/lib/process";
 
 const rounds = (() => {
     const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" } } });
@@ -86,7 +86,7 @@ async function main() {
     const tools = await ensureToolchain();
     const helmBin = path.join(tools.bin, "helm");
     const [cluster, mirror] = await Promise.all([
-        startCluster(tools.bin, tools.kwokStages),
+        startKwokCluster(tools),
         startChartMirror(helmBin, tools.operatorCrds),
     ]);
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "hello-bench-deploy-"));

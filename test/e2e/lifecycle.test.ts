@@ -1,30 +1,28 @@
 /**
  * The real-engine tier: the project's program (index.ts) through a real Pulumi engine (CLI v3.276.0, driven by the
- * Automation API) and the real Kubernetes provider, against a real Kubernetes 1.34 API whose one node is simulated by
- * kwok. Each spec is one stack operation and what a platform engineer would see of it; they run in order, on one
- * stack, from `up` on an empty cluster to `destroy`.
+ * Automation API) and the real Kubernetes provider, against a real Kubernetes 1.34 API with a real node (kubelet,
+ * containerd, runc, bridge networking: localcluster/). Each spec is one stack operation and what a platform engineer would see of it;
+ * they run in order, on one stack, from `up` on an empty cluster to `destroy`. Where a spec changes the running
+ * service, a steady load goes through the Service meanwhile and every failed request is counted.
  *
- * Made by the tier itself (nothing here can be pulled): the image, built by the Docker CLI on stand-in base images and
- * pushed to a registry that requires a login, deployed through `prebuiltImage` (the docker provider is not served by
- * the Go module proxy); kube-prometheus-stack, a stand-in of the pinned version with the real Prometheus Operator CRDs,
- * served by a chart mirror on loopback through `monitoringChartRepository`; and the Grafana admin password, set as a
- * secret (the random provider is not served either).
+ * Made by the tier itself (nothing here can be pulled): the image, built by the Docker CLI on stand-in base images,
+ * pushed to a registry that requires a login and pulled by the kubelet with the stack's pull secret, deployed through
+ * `prebuiltImage` (the docker provider is not served by the Go module proxy); kube-prometheus-stack, a stand-in of the
+ * pinned version with the real Prometheus Operator CRDs, served by a chart mirror on loopback through
+ * `monitoringChartRepository`; and the Grafana admin password, set as a secret (the random provider is not served either).
  *
- * Needs Docker and Go: without them the tier skips on a laptop, and fails under CI=true.
+ * Needs Docker, Go and root: without them the tier skips on a laptop, and fails under CI=true.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { MONITORING_RELEASE } from "../../components/monitoringStack";
-import { buildServiceImage, DockerCli, ensureEngine, LocalRegistry, startRegistry } from "../support/docker";
-import { ChartMirror, GRAFANA_SERVICE, startChartMirror } from "./support/chartMirror";
-import { LocalCluster, NODE_CAPACITY, startCluster } from "./support/cluster";
-import { Helm } from "./support/helm";
-import { changes, createStack, diffOf, E2eStack, explain, ok, PROJECT } from "./support/stack";
-import { ensureToolchain, Toolchain } from "./support/toolchain";
+import { GRAFANA_SERVICE } from "./support/chartMirror";
+import { Load, startLoad } from "./support/load";
+import { changes, diffOf, E2eStack, explain, ok } from "./support/stack";
+import { key, startTier, Tier } from "./support/tier";
 
-const key = (name: string) => `${PROJECT}:${name}`;
 const SECRETS = {
     grafanaAdminPassword: "e2e-GRAFANA-admin-pw-1",
     alertWebhookUrl: "https://alerts.e2e.invalid/hooks/E2E-WEBHOOK-TOKEN",
@@ -34,59 +32,36 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
     this.timeout(10 * 60_000);
     this.bail(true); // each spec starts from where the previous one left the stack
 
-    let tools: Toolchain;
-    let cluster: LocalCluster;
-    let registry: LocalRegistry;
-    let mirror: ChartMirror;
-    let docker: DockerCli;
-    let helm: Helm;
+    let tier: Tier;
     let stack: E2eStack;
     /** Two builds of the service image, by digest: the first deployed, the second a new version. */
-    const images: string[] = [];
-    const kubectl = (...args: string[]) => cluster.kubectl(args);
-    const json = async (...args: string[]) => JSON.parse(await cluster.kubectl([...args, "--output", "json"]));
+    let images: readonly string[];
+    const kubectl = (...args: string[]) => tier.kubectl(...args);
+    const json = (...args: string[]) => tier.json(...args);
     const deployment = () => json("get", "deployment", "hello", "--namespace", "hello");
+    /** A steady load through the Service's cluster address while `during` runs; returns what `during` returned. */
+    async function underLoad<T>(during: () => Promise<T>): Promise<T> {
+        const ip = (await kubectl("get", "service", "hello", "--namespace", "hello", "--output", "jsonpath={.spec.clusterIP}")).trim();
+        const load: Load = startLoad({ url: `http://${ip}/` });
+        let result: T;
+        try {
+            result = await during();
+        } finally {
+            const report = await load.stop();
+            console.log(`      ${report.summary}`);
+            assert.equal(report.failed, 0, report.summary);
+        }
+        return result;
+    }
 
     before(async function () {
         this.timeout(60 * 60_000); // a machine's first run builds the toolchain (about 30 min on two cores)
-        const engine = await ensureEngine();
-        if (!engine.ok) {
-            if (process.env.CI === "true") throw new Error(`the real-engine tier needs Docker under CI=true: ${engine.reason}`);
-            this.skip();
-        }
-        tools = await ensureToolchain();
-        const helmEnv = { ...process.env, HELM_CACHE_HOME: "/nonexistent-e2e", HELM_CONFIG_HOME: "/nonexistent-e2e" };
-        [cluster, registry, mirror] = await Promise.all([
-            startCluster(tools.bin, tools.kwokStages),
-            startRegistry(),
-            startChartMirror(path.join(tools.bin, "helm"), tools.operatorCrds),
-        ]);
-        helm = new Helm(path.join(tools.bin, "helm"), cluster, helmEnv);
-
-        docker = DockerCli.create();
-        await docker.ok(["login", registry.host, "--username", registry.username, "--password-stdin"], { input: registry.password });
-        for (const version of ["0.1.0-e2e.1", "0.1.0-e2e.2"]) {
-            const built = await buildServiceImage(docker, { tag: `${registry.host}/hello:${version}`, version, commit: "e2e" });
-            const pushed = await docker.ok(["push", built.tag]);
-            const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
-            assert.ok(digest, `docker push printed no digest:\n${pushed}`);
-            images.push(`${registry.host}/hello@${digest}`);
-        }
-
-        // The inline program runs in this process: it reads the same kubeconfig the engine's provider does.
-        process.env.KUBECONFIG = cluster.kubeconfig;
-        stack = await createStack("e2e", { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig } });
-        await stack.configure({
-            [key("environment")]: "dev",
-            [key("kubeContext")]: cluster.context,
-            [key("registry")]: registry.host,
-            [key("prebuiltImage")]: images[0],
-            [key("registryUsername")]: registry.username,
-            [key("monitoringChartRepository")]: mirror.url,
+        tier = await startTier(this, __filename, { imageVersions: ["0.1.0-e2e.1", "0.1.0-e2e.2"] });
+        images = tier.images;
+        stack = await tier.programStack("e2e", {
             // Alertmanager on, so that the webhook's Secret exists for the secret spec.
             [key("alertmanager")]: "true",
         }, {
-            [key("registryPassword")]: registry.password,
             [key("grafanaAdminPassword")]: SECRETS.grafanaAdminPassword,
             [key("alertWebhookUrl")]: SECRETS.alertWebhookUrl,
         });
@@ -94,18 +69,14 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
 
     after(async function () {
         this.timeout(5 * 60_000);
-        await stack?.destroy();
-        await stack?.remove();
-        delete process.env.KUBECONFIG;
-        await Promise.all([cluster?.stop(), registry?.stop(), mirror?.stop()]);
-        docker?.close();
+        await tier?.stop();
     });
 
     it("1. up from empty creates what the stack says, in the cluster", async function () {
         const run = await stack.up();
         ok(run);
-        assert.ok(mirror.requests.some((r) => /^GET \/kube-prometheus-stack-[0-9.]+\.tgz 200$/.test(r)),
-            `the chart came from the mirror: ${mirror.requests.join(", ")}`);
+        assert.ok(tier.mirror.requests.some((r) => /^GET \/kube-prometheus-stack-[0-9.]+\.tgz 200$/.test(r)),
+            `the chart came from the mirror: ${tier.mirror.requests.join(", ")}`);
 
         const ns = (name: string) => json("get", "namespace", name).then((n) => n.metadata.labels);
         assert.equal((await ns("hello"))["pod-security.kubernetes.io/enforce"], "restricted");
@@ -120,7 +91,10 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         assert.equal(pod.securityContext.runAsNonRoot, true);
         assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"] });
         assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-        assert.equal(d.status.readyReplicas, 1, "the simulated node runs the pod to Ready");
+        assert.equal(d.status.readyReplicas, 1, "the node runs the pod, Ready by its own probe");
+        const ip = (await kubectl("get", "service", "hello", "--namespace", "hello", "--output", "jsonpath={.spec.clusterIP}")).trim();
+        const greeting = await (await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(5000) })).text();
+        assert.match(greeting, /^Hello, World! Counter: \d+/, "the service answers through its cluster address");
 
         for (const [kind, name, namespace] of [
             ["service", "hello", "hello"], ["networkpolicy", "hello", "hello"], ["servicemonitor", "hello", "hello"],
@@ -130,7 +104,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         ]) {
             assert.equal((await kubectl("get", kind, name, "--namespace", namespace, "--output", "name")).trim().split("/")[1], name);
         }
-        assert.deepEqual(await helm.releases(),
+        assert.deepEqual(await tier.helm.releases(),
             ["hello/hello-dashboards: deployed", "hello/hello: deployed", `monitoring/${MONITORING_RELEASE}: deployed`]);
     });
 
@@ -152,39 +126,39 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
             ["~ values: {", "~ replicaCount: 1 => 2", "}"]);
 
         ok(await stack.up());
-        assert.deepEqual((await helm.history("hello", "hello")).map((r) => r.revision), [1, 2]);
+        assert.deepEqual((await tier.helm.history("hello", "hello")).map((r) => r.revision), [1, 2]);
         assert.equal((await deployment()).spec.replicas, 2);
     });
 
-    it("4. a new image digest rolls the Deployment to it", async function () {
+    it("4. a new image digest rolls the Deployment to it, and no request fails meanwhile", async function () {
         const before = (await deployment()).metadata.generation;
         await stack.configure({ [key("prebuiltImage")]: images[1] });
-        ok(await stack.up());
+        ok(await underLoad(() => stack.up()));
         const d = await deployment();
         assert.equal(d.spec.template.spec.containers[0].image, images[1]);
         assert.ok(d.metadata.generation > before, "a new rollout");
         assert.equal(d.status.updatedReplicas, 2);
     });
 
-    it("5. after helm rollback, up --refresh (the documented way) restores what the code says", async function () {
-        await helm.rollback("hello", "hello", 1);
+    it("5. after helm rollback, up --refresh (the documented way) restores what the code says, and no request fails meanwhile", async function () {
+        await underLoad(() => tier.helm.rollback("hello", "hello", 1));
         assert.equal((await deployment()).spec.template.spec.containers[0].image, images[0], "rolled back");
         // Why the documented way refreshes: a Release is compared with the inputs Pulumi recorded, not the cluster.
         const blind = await stack.preview({ expectNoChanges: true });
         ok(blind);
 
-        const run = await stack.up({ refresh: true });
+        const run = await underLoad(() => stack.up({ refresh: true }));
         ok(run);
         const d = await deployment();
         assert.equal(d.spec.template.spec.containers[0].image, images[1]);
         assert.equal(d.spec.replicas, 2);
-        assert.equal((await helm.history("hello", "hello")).at(-1)?.status, "deployed");
+        assert.equal((await tier.helm.history("hello", "hello")).at(-1)?.status, "deployed");
     });
 
     it("6. no secret is in plaintext in the exported state or in Helm's release records", async function () {
         const state = await stack.exportedState();
-        const records = (await helm.records()).join("\n");
-        for (const [name, value] of Object.entries({ ...SECRETS, registryPassword: registry.password })) {
+        const records = (await tier.helm.records()).join("\n");
+        for (const [name, value] of Object.entries({ ...SECRETS, registryPassword: tier.registry.password })) {
             const at = state.indexOf(value);
             assert.ok(at < 0, `the exported state holds ${name} in plaintext: ...${state.slice(Math.max(0, at - 600), at + 100)}`);
             assert.ok(!records.includes(value), `a Helm release record holds ${name} in plaintext`);
@@ -195,13 +169,13 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
     it("7. rotating each secret changes its Kubernetes Secret, and nothing else", async function () {
         const secretValue = async (namespace: string, name: string, key: string) =>
             Buffer.from(JSON.parse(await kubectl("get", "secret", name, "--namespace", namespace, "--output", "json")).data[key], "base64").toString();
-        const revisions = async () => [...(await helm.history("hello", "hello")), ...(await helm.history(MONITORING_RELEASE, "monitoring"))].length;
+        const revisions = async () => [...(await tier.helm.history("hello", "hello")), ...(await tier.helm.history(MONITORING_RELEASE, "monitoring"))].length;
         const before = await revisions();
         const rotated = { grafanaAdminPassword: "e2e-GRAFANA-rotated-2", alertWebhookUrl: "https://alerts.e2e.invalid/hooks/ROTATED" };
         await stack.configure({}, {
             [key("grafanaAdminPassword")]: rotated.grafanaAdminPassword,
             [key("alertWebhookUrl")]: rotated.alertWebhookUrl,
-            [key("registryPassword")]: `${registry.password}-rotated`,
+            [key("registryPassword")]: `${tier.registry.password}-rotated`,
         });
         try {
             const run = await stack.up();
@@ -214,7 +188,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
             assert.equal(await revisions(), before);
         } finally {
             await stack.configure({}, { ...Object.fromEntries(Object.entries(SECRETS).map(([k, v]) => [key(k), v])),
-                [key("registryPassword")]: registry.password });
+                [key("registryPassword")]: tier.registry.password });
             ok(await stack.up());
         }
     });
@@ -236,10 +210,11 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
     });
 
     it("9. a deploy that cannot become ready fails, is rolled back, says why, and the previous revision keeps serving", async function () {
-        const revisions = (await helm.history("hello", "hello")).length;
-        await stack.configure({ [key("cpuRequest")]: String(Number(NODE_CAPACITY.cpu) * 2), [key("helmTimeout")]: "60" });
+        const revisions = (await tier.helm.history("hello", "hello")).length;
+        const cpus = Number((await kubectl("get", "node", tier.cluster.node.name, "--output", "jsonpath={.status.allocatable.cpu}")).trim());
+        await stack.configure({ [key("cpuRequest")]: String(cpus * 2), [key("helmTimeout")]: "60" });
         try {
-            const run = await stack.up();
+            const run = await underLoad(() => stack.up());
             assert.ok(run.error, "the update failed");
             // Helm's own error is only "context deadline exceeded", after its 60 s: the reason comes while it waits.
             const told = run.events.find((e) => e.diagnosticEvent?.severity === "warning" &&
@@ -252,7 +227,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         } finally {
             await stack.configure({ [key("cpuRequest")]: undefined, [key("helmTimeout")]: undefined });
         }
-        const history = await helm.history("hello", "hello");
+        const history = await tier.helm.history("hello", "hello");
         assert.deepEqual(history.slice(revisions).map((r) => r.status), ["failed", "deployed"], "rolled back");
         const d = await deployment();
         assert.equal(d.spec.template.spec.containers[0].image, images[1]);
@@ -262,14 +237,14 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
     });
 
     it("10. the same stack previewed with its kubeconfig at another path shows no changes", async function () {
-        const moved = path.join(cluster.dir, "elsewhere", "config");
+        const moved = path.join(tier.cluster.dir, "elsewhere", "config");
         fs.mkdirSync(path.dirname(moved));
-        fs.copyFileSync(cluster.kubeconfig, moved);
+        fs.copyFileSync(tier.cluster.kubeconfig, moved);
         stack.workspace.envVars.KUBECONFIG = moved;
         try {
             ok(await stack.preview({ expectNoChanges: true }));
         } finally {
-            stack.workspace.envVars.KUBECONFIG = cluster.kubeconfig;
+            stack.workspace.envVars.KUBECONFIG = tier.cluster.kubeconfig;
         }
     });
 
@@ -277,7 +252,7 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
         ok(await stack.destroy());
         const namespaces = (await kubectl("get", "namespaces", "--output", "name")).split("\n");
         assert.ok(!namespaces.includes("namespace/hello") && !namespaces.includes("namespace/monitoring"), namespaces.join(" "));
-        assert.deepEqual(await helm.releases(), []);
+        assert.deepEqual(await tier.helm.releases(), []);
         assert.equal((await kubectl("get", "servicemonitors,prometheusrules,configmaps", "--all-namespaces",
             "--selector", "app.kubernetes.io/part-of=hello", "--output", "name")).trim(), "");
         assert.match(await kubectl("get", "crd", "servicemonitors.monitoring.coreos.com", "--output", "name"),

@@ -22,7 +22,7 @@ import { ruleGroups } from "../../monitoring/ruleGroups";
 import { DEFAULT_SLO } from "../../monitoring/slo";
 import { POLICIES } from "../../policy/policies";
 import { packConfig, runPolicy, UNKNOWN } from "../../policy/testing";
-import { LocalCluster, startCluster } from "./support/cluster";
+import { LocalCluster, startKwokCluster } from "./support/cluster";
 import { changes, createComponentStack, diffOf, E2eStack, ok } from "./support/stack";
 import { ensureToolchain, Toolchain } from "./support/toolchain";
 
@@ -56,7 +56,7 @@ describe("previews a reviewer reads (e2e)", function () {
     before(async function () {
         this.timeout(60 * 60_000);
         tools = await ensureToolchain();
-        cluster = await startCluster(tools.bin, tools.kwokStages);
+        cluster = await startKwokCluster(tools);
         // The ServiceMonitor and PrometheusRule CRDs, which kube-prometheus-stack installs in a full stack.
         for (const kind of ["servicemonitors", "prometheusrules"]) {
             await cluster.kubectl(["apply", "--server-side", "-f", path.join(tools.operatorCrds, `monitoring.coreos.com_${kind}.yaml`)]);

@@ -1,0 +1,119 @@
+/**
+ * What the spec files of the real-engine tier share: the toolchain, a cluster with a real node, the registry that
+ * needs a login with the service's images pushed to it (built from app/ on stand-in base images, by digest), the chart
+ * mirror with the stand-in kube-prometheus-stack, Helm as an operator uses it, and a stack of the project's program
+ * configured the way the dev stack would be on this cluster.
+ *
+ * Needs Docker (the image builds) and root (the real node): without them a spec file skips on a laptop and fails
+ * under CI=true.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+
+import { buildServiceImage, DockerCli, ensureEngine, LocalRegistry, startRegistry } from "../../support/docker";
+import { ChartMirror, startChartMirror } from "./chartMirror";
+import { LocalCluster, startRealCluster } from "./cluster";
+import { Helm } from "./helm";
+import { createStack, E2eStack, PROJECT } from "./stack";
+import { ensureToolchain, Toolchain } from "./toolchain";
+
+export const key = (name: string) => `${PROJECT}:${name}`;
+
+export interface Tier {
+    readonly tools: Toolchain;
+    readonly cluster: LocalCluster;
+    readonly registry: LocalRegistry;
+    readonly mirror: ChartMirror;
+    readonly docker: DockerCli;
+    readonly helm: Helm;
+    /** The service's images in the registry, by digest: one per version asked for. */
+    readonly images: readonly string[];
+    kubectl(...args: string[]): Promise<string>;
+    json(...args: string[]): Promise<any>;
+    /** Pushes an image built FROM `base` with the Dockerfile lines `lines`; returns it by digest. */
+    derivedImage(base: string, name: string, lines: readonly string[]): Promise<string>;
+    /** A stack of the program (index.ts) on the tier's cluster, configured as a dev stack with `config` and `secrets` on top. */
+    programStack(name: string, config?: Record<string, string>, secrets?: Record<string, string>): Promise<E2eStack>;
+    stop(): Promise<void>;
+}
+
+/** Pushes `tag` and returns `<registry>/<repository>@<digest>`. */
+async function push(docker: DockerCli, tag: string): Promise<string> {
+    const pushed = await docker.ok(["push", tag]);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+    assert.ok(digest, `docker push printed no digest:\n${pushed}`);
+    return `${tag.slice(0, tag.lastIndexOf(":"))}@${digest}`;
+}
+
+export async function startTier(ctx: Mocha.Context, file: string, opts: { readonly imageVersions: readonly string[] }): Promise<Tier> {
+    const engine = await ensureEngine();
+    if (!engine.ok) {
+        if (process.env.CI === "true") throw new Error(`the real-engine tier needs Docker under CI=true: ${engine.reason}`);
+        console.log(`    skipped: ${engine.reason}`);
+        ctx.skip();
+    }
+    const tools = await ensureToolchain();
+    const helmEnv = { ...process.env, HELM_CACHE_HOME: "/nonexistent-e2e", HELM_CONFIG_HOME: "/nonexistent-e2e" };
+    const [cluster, registry, mirror] = await Promise.all([
+        startRealCluster(ctx, tools, file),
+        startRegistry(),
+        startChartMirror(path.join(tools.bin, "helm"), tools.operatorCrds),
+    ]);
+    const docker = DockerCli.create();
+    const stacks: E2eStack[] = [];
+    const stop = async () => {
+        for (const s of stacks) {
+            await s.destroy();
+            await s.remove();
+        }
+        delete process.env.KUBECONFIG;
+        const results = await Promise.allSettled([cluster.stop(), registry.stop(), mirror.stop()]);
+        docker.close();
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+        if (failed.length) throw new Error(failed.map((r) => String(r.reason)).join("\n"));
+    };
+    try {
+        await docker.ok(["login", registry.host, "--username", registry.username, "--password-stdin"], { input: registry.password });
+        const images: string[] = [];
+        for (const version of opts.imageVersions) {
+            const built = await buildServiceImage(docker, { tag: `${registry.host}/hello:${version}`, version, commit: "e2e" });
+            images.push(await push(docker, built.tag));
+        }
+        // The inline program runs in this process: it reads the same kubeconfig the engine's provider does.
+        process.env.KUBECONFIG = cluster.kubeconfig;
+        const kubectl = (...args: string[]) => cluster.kubectl(args);
+        return {
+            tools, cluster, registry, mirror, docker, images, kubectl,
+            helm: new Helm(path.join(tools.bin, "helm"), cluster, helmEnv),
+            json: async (...args: string[]) => JSON.parse(await cluster.kubectl([...args, "--output", "json"])),
+            async derivedImage(base, name, lines) {
+                const tag = `${registry.host}/${name}:e2e`;
+                await docker.ok(["build", "--tag", tag, "-"], { input: [`FROM ${base}`, ...lines, ""].join("\n") });
+                return push(docker, tag);
+            },
+            async programStack(name, config = {}, secrets = {}) {
+                const stack = await createStack(name, { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig } });
+                stacks.push(stack);
+                await stack.configure({
+                    [key("environment")]: "dev",
+                    [key("kubeContext")]: cluster.context,
+                    [key("registry")]: registry.host,
+                    [key("prebuiltImage")]: images[0],
+                    [key("registryUsername")]: registry.username,
+                    [key("monitoringChartRepository")]: mirror.url,
+                    ...config,
+                }, {
+                    [key("registryPassword")]: registry.password,
+                    // Set, because the random provider that would generate it is not served by the Go module proxy.
+                    [key("grafanaAdminPassword")]: "e2e-GRAFANA-admin-pw-1",
+                    ...secrets,
+                });
+                return stack;
+            },
+            stop,
+        };
+    } catch (e) {
+        await stop().catch(() => undefined);
+        throw e;
+    }
+}
