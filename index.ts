@@ -7,11 +7,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as path from "path";
 import { MonitoringStack } from "./components/monitoringStack";
 import { ServiceImage, sourceRevision } from "./components/serviceImage";
 import { ServiceMonitoring } from "./components/serviceMonitoring";
 import { ServiceRelease } from "./components/serviceRelease";
+import { parseImageRef } from "./components/imageReference";
+import { checkRegistryAccess } from "./components/registryAccess";
 import { DASHBOARD_FOLDER, dashboards } from "./monitoring/dashboards";
 import { ruleGroups } from "./monitoring/ruleGroups";
 import { stackSettings } from "./stacks/pulumiConfig";
@@ -38,6 +41,21 @@ export = async function helloService() {
     const credentials = settings.registryUsername !== undefined && settings.registryPassword !== undefined
         ? { server: registryServer, username: settings.registryUsername, password: pulumi.secret(settings.registryPassword) }
         : undefined;
+
+    // Before anything changes: a registry that is down or refuses the stack's credentials fails the update here, naming
+    // it, rather than as a push error after the other releases were upgraded or as pods that cannot pull. Not in a
+    // preview (it changes nothing), nor under Pulumi's mocks (nothing is deployed there).
+    if (!pulumi.runtime.isDryRun() && !(pulumi.runtime.getMonitor() instanceof MockMonitor)) {
+        const prebuilt = settings.prebuiltImage ? parseImageRef(settings.prebuiltImage) : undefined;
+        const repository = prebuilt?.repository ?? `${settings.registry}/${settings.imageName}`;
+        await checkRegistryAccess({
+            server: registryServer,
+            repository: repository.slice(registryServer.length + 1).replace(/:[^/]*$/, ""),
+            digest: prebuilt?.digest,
+            username: settings.registryUsername,
+            password: settings.registryPassword,
+        });
+    }
 
     const image = new ServiceImage("hello", {
         context: "./app",
