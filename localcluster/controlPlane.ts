@@ -8,6 +8,7 @@
  */
 import { randomBytes, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
+import * as https from "node:https";
 import * as path from "node:path";
 
 import { freePort, runOk, start, Started, waitFor } from "../scripts/lib/process";
@@ -38,6 +39,8 @@ export interface ControlPlane {
     readonly server: string;
     readonly processes: () => readonly Started[];
     kubectl(args: readonly string[], input?: string): Promise<string>;
+    /** One request to the API server as the administrator; resolves with the status and the parsed JSON body. */
+    api(method: string, apiPath: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
     /** Stops the API server (etcd and the rest keep running): the cluster is unreachable until startApiServer(). */
     stopApiServer(): Promise<void>;
     /** Starts the API server again, on the same address and port; resolves once it is ready. */
@@ -124,11 +127,35 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ]);
     launch("kube-scheduler", [`--kubeconfig=${admin}`, "--leader-elect=false", "--secure-port=0"]);
 
+    const ca = fs.readFileSync(pki.ca.cert);
+    const api = (method: string, apiPath: string, body?: unknown, contentType = "application/json") =>
+        new Promise<{ status: number; body: any }>((resolve, reject) => {
+            const req = https.request(`${server}${apiPath}`, {
+                method, ca, timeout: 10_000,
+                headers: { Authorization: `Bearer ${token}`, Accept: "application/json", ...(body !== undefined && { "Content-Type": contentType }) },
+            }, (res) => {
+                let text = "";
+                res.setEncoding("utf8");
+                res.on("data", (d: string) => (text += d));
+                res.on("end", () => {
+                    try {
+                        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+                    } catch {
+                        resolve({ status: res.statusCode ?? 0, body: text });
+                    }
+                });
+            });
+            req.on("timeout", () => req.destroy(new Error(`${method} ${apiPath}: timed out`)));
+            req.on("error", reject);
+            req.end(body === undefined ? undefined : JSON.stringify(body));
+        });
+
     return {
         kubeconfig: admin,
         server,
         processes: () => processes,
         kubectl,
+        api,
         async stopApiServer() {
             await apiserver.stop(10_000);
         },

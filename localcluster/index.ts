@@ -2,7 +2,7 @@
  * The project's own local Kubernetes cluster, for the real-engine tier, `npm run bench:deploy` and `npm run dev` where
  * kind cannot run: a control plane of Kubernetes v1.34 and one node, either
  * - **real** (root only): kubelet, kube-proxy, containerd and runc, bridge networking; containers run, probes probe,
- *   Services route. One per machine. Its whole lifetime, processes, mounts, chains and bridge included, is owned by
+ *   Services route, and a LoadBalancer Service gets the node's address (loadBalancer.ts). One per machine. Its whole lifetime, processes, mounts, chains and bridge included, is owned by
  *   the object `startCluster` returns: one `stop()` that puts the machine back as it found it, also run on SIGINT and
  *   SIGTERM, and run by the next start when its owner was killed; or
  * - **kwok**: a simulated node, where that is the point (no container runs; nothing on the machine changes).
@@ -19,6 +19,7 @@ import { ControlPlane, SERVICE_CIDR, startControlPlane } from "./controlPlane";
 import { HostSnapshot, NodeFootprint, restoreHost } from "./host";
 import { KWOK_NODE_NAME, startKwokNode } from "./kwokNode";
 import { acquireNodeLock, HeldLock } from "./machineLock";
+import { startLoadBalancer } from "./loadBalancer";
 import { createPki } from "./pki";
 import { createNodeNetwork, missingForRealNode, NODE_NETWORK, RealNode, startRealNode } from "./realNode";
 
@@ -73,12 +74,19 @@ export interface LocalCluster {
 const running = new Set<LocalCluster>();
 let signalsHandled = false;
 
-/** On SIGINT and SIGTERM, every running cluster is stopped before the process exits. */
+/**
+ * On SIGINT and SIGTERM, every running cluster is stopped before the process exits. Later signals (a second Ctrl-C,
+ * the SIGTERM a CI runner sends after its SIGINT) wait for the same teardown instead of cutting it short; SIGKILL
+ * does cut it short, and the next start cleans up after it.
+ */
 function handleSignals(log: (line: string) => void): void {
     if (signalsHandled) return;
     signalsHandled = true;
+    let exiting = false;
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-        process.once(signal, () => {
+        process.on(signal, () => {
+            if (exiting) return;
+            exiting = true;
             log(`${signal}: stopping the local cluster before exiting`);
             void Promise.allSettled([...running].map((c) => c.stop())).then(() => process.exit(signal === "SIGINT" ? 130 : 143));
         });
@@ -97,10 +105,10 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
     let lock: HeldLock | undefined;
     let snapshot: HostSnapshot | undefined;
     const started: { stop(): Promise<void> }[] = [];
-    let stopped = false;
-    const stop = async () => {
-        if (stopped) return;
-        stopped = true;
+    // One teardown, however many callers (a spec's after hook, SIGINT then SIGTERM): each waits for the same one.
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= teardown());
+    const teardown = async () => {
         running.delete(cluster);
         const problems: string[] = [];
         for (const s of [...started].reverse()) await s.stop().catch((e: Error) => problems.push(e.message));
@@ -153,6 +161,7 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
             node = await startRealNode({ bin: opts.bin, dir, pki, server: controlPlane.server, serviceCIDR: SERVICE_CIDR, context, kubectl });
             started.push(node);
             processes.push(...node.processes());
+            started.push(startLoadBalancer(controlPlane, node.address));
         } else {
             if (!opts.kwokStages) throw new Error("a kwok node needs its stages (kwokStages)");
             const kwok = await startKwokNode({ bin: opts.bin, kubeconfig: controlPlane.kubeconfig, stages: opts.kwokStages, podCIDR: opts.podCIDR, kubectl });
