@@ -2,7 +2,7 @@
  * What the service promises, proven inside Kubernetes: the project's program deploys the real image on the tier's
  * real node (kubelet, containerd, runc, bridge networking), and each spec watches the service do its job under a
  * steady load through its Service, counting every failed request: it answers behind its Service (the cluster address,
- * and the node port of a LoadBalancer: 80 to 8080), a new image rolls out and the old pods drain as the settings say,
+ * and, as a LoadBalancer, its node port and port 80 of the address the cluster's stand-in load balancer gives it), a new image rolls out and the old pods drain as the settings say,
  * a deleted pod and an eviction leave the disruption budget whole, a rollout that crashes is rolled back, the
  * container runs as the chart says (read from the runtime), and Prometheus scrapes the pods through the ServiceMonitor.
  *
@@ -49,7 +49,7 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
     const kubectl = (...args: string[]) => tier.kubectl(...args);
 
     async function pods(): Promise<PodInfo[]> {
-        const list = await tier.json("get", "pods", "--namespace", NS, "--selector", "app.kubernetes.io/name=go-service");
+        const list = await tier.json("get", "pods", "--namespace", NS, "--selector", "app.kubernetes.io/instance=hello");
         return list.items.filter((p: any) => !p.metadata.deletionTimestamp).map((p: any) => ({
             name: p.metadata.name,
             ip: p.status.podIP,
@@ -94,7 +94,7 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
         await tier?.stop();
     });
 
-    it("after up, the pods are Ready by their own probes and GET / answers through the cluster address and the node port", async function () {
+    it("after up, the pods are Ready by their own probes and GET / answers through the cluster address, the node port and the load balancer (80 to 8080)", async function () {
         const running = await pods();
         assert.equal(running.length, 2);
         for (const p of running) {
@@ -116,6 +116,10 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
         assert.equal(svc.spec.ports[0].targetPort, "http");
         assert.match(await greeting(`http://${tier.cluster.node.address}:${svc.spec.ports[0].nodePort}/`), /^Hello, World! Counter: \d+/,
             "the LoadBalancer's node port, on the node's address");
+        // The cluster's stand-in load balancer (localcluster/loadBalancer.ts) gives it the node's address: port 80 there.
+        const external = svc.status.loadBalancer.ingress[0].ip;
+        assert.equal(external, tier.cluster.node.address);
+        assert.match(await greeting(`http://${external}/`), /^Hello, World! Counter: \d+/, "the load balancer's address, port 80");
     });
 
     it("the container runs as the chart says: numeric non-root user, read-only root, no capabilities, its memory limit in force", async function () {
@@ -207,7 +211,7 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
     });
 
     it("a rollout whose image crashes is rolled back under load: no failed request, and the warning names the reason", async function () {
-        const crashing = await tier.derivedImage(tier.images[1], "hello-crashing", ['ENTRYPOINT ["/hello-missing"]']);
+        const crashing = await tier.derivedImage(tier.images[1], "crashing", ['ENTRYPOINT ["/hello-missing"]']);
         const revisions = (await tier.helm.history("hello", NS)).length;
         await stack.configure({ [key("prebuiltImage")]: crashing, [key("helmTimeout")]: "60" });
         try {

@@ -255,6 +255,9 @@ export interface LocalRegistry {
     readonly username: string;
     /** Generated; only ever passed on stdin. */
     readonly password: string;
+    /** Stops serving, as a registry that is down (connections refused), keeping its images for resume(). */
+    pause(): Promise<void>;
+    resume(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -283,17 +286,22 @@ export async function startRegistry(): Promise<LocalRegistry> {
             `auth: {htpasswd: {realm: hello-test, path: ${JSON.stringify(path.join(dir, "htpasswd"))}}}`,
             "",
         ].join("\n"));
-        const srv = start(binary, ["serve", path.join(dir, "config.yml")]);
-        server = srv;
-        await waitFor(`the registry on ${host}`, async () => {
-            if (srv.child.exitCode !== null) throw new Error(`docker-registry exited: ${srv.output()}`);
-            const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2000) });
-            return res.status === 401 ? true : undefined; // up, and asking for credentials
-        }, 30_000);
+        const serve = async () => {
+            const srv = start(binary, ["serve", path.join(dir, "config.yml")]);
+            server = srv;
+            await waitFor(`the registry on ${host}`, async () => {
+                if (srv.child.exitCode !== null) throw new Error(`docker-registry exited: ${srv.output()}`);
+                const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2000) });
+                return res.status === 401 ? true : undefined; // up, and asking for credentials
+            }, 30_000);
+        };
+        await serve();
         return {
             host, username, password,
+            pause: async () => server?.stop(),
+            resume: serve,
             async stop() {
-                await srv.stop();
+                await server?.stop();
                 fs.rmSync(dir, { recursive: true, force: true });
             },
         };

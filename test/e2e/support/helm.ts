@@ -25,6 +25,11 @@ export class Helm {
         return JSON.parse(await this.run(["history", release, "--namespace", namespace, "--output", "json"])) as Revision[];
     }
 
+    /** `helm status` as JSON (`info.status`: deployed, pending-upgrade, ...). */
+    status(release: string, namespace: string): Promise<string> {
+        return this.run(["status", release, "--namespace", namespace, "--output", "json"]);
+    }
+
     async rollback(release: string, namespace: string, revision: number): Promise<void> {
         await this.run(["rollback", release, String(revision), "--namespace", namespace, "--wait", "--timeout", "2m"]);
     }

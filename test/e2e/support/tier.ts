@@ -30,8 +30,11 @@ export interface Tier {
     readonly images: readonly string[];
     kubectl(...args: string[]): Promise<string>;
     json(...args: string[]): Promise<any>;
-    /** Pushes an image built FROM `base` with the Dockerfile lines `lines`; returns it by digest. */
-    derivedImage(base: string, name: string, lines: readonly string[]): Promise<string>;
+    /**
+     * Pushes an image built FROM `base` with the Dockerfile lines `lines` to the service's repository as `tag` (a stack
+     * deploys only its own repository); returns it by digest.
+     */
+    derivedImage(base: string, tag: string, lines: readonly string[]): Promise<string>;
     /** A stack of the program (index.ts) on the tier's cluster, configured as a dev stack with `config` and `secrets` on top. */
     programStack(name: string, config?: Record<string, string>, secrets?: Record<string, string>): Promise<E2eStack>;
     stop(): Promise<void>;
@@ -86,10 +89,10 @@ export async function startTier(ctx: Mocha.Context, file: string, opts: { readon
             tools, cluster, registry, mirror, docker, images, kubectl,
             helm: new Helm(path.join(tools.bin, "helm"), cluster, helmEnv),
             json: async (...args: string[]) => JSON.parse(await cluster.kubectl([...args, "--output", "json"])),
-            async derivedImage(base, name, lines) {
-                const tag = `${registry.host}/${name}:e2e`;
-                await docker.ok(["build", "--tag", tag, "-"], { input: [`FROM ${base}`, ...lines, ""].join("\n") });
-                return push(docker, tag);
+            async derivedImage(base, tag, lines) {
+                const name = `${registry.host}/hello:${tag}`;
+                await docker.ok(["build", "--tag", name, "-"], { input: [`FROM ${base}`, ...lines, ""].join("\n") });
+                return push(docker, name);
             },
             async programStack(name, config = {}, secrets = {}) {
                 const stack = await createStack(name, { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig } });
