@@ -176,7 +176,7 @@ kubernetes() {
 group_e2e() {
   # The Pulumi CLI (the engine). The Node.js language host is not served by the Go module proxy: the tier runs the
   # program inline through the Automation API, where the SDK serves the language runtime itself.
-  local pulumi_version=v3.274.1
+  local pulumi_version=v3.276.0
   wrapper_build pulumi "$pulumi_version" 7 "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
     pulumi=github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 

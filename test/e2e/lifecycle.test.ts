@@ -1,5 +1,5 @@
 /**
- * The real-engine tier: the project's program (index.ts) through a real Pulumi engine (CLI v3.274.1, driven by the
+ * The real-engine tier: the project's program (index.ts) through a real Pulumi engine (CLI v3.276.0, driven by the
  * Automation API) and the real Kubernetes provider, against a real Kubernetes 1.34 API whose one node is simulated by
  * kwok. Each spec is one stack operation and what a platform engineer would see of it; they run in order, on one
  * stack, from `up` on an empty cluster to `destroy`.
