@@ -1,7 +1,7 @@
 /**
  * The pack as the Pulumi CLI runs it, without the CLI: `pulumi-analyzer-policy` starts
- * `@pulumi/pulumi/cmd/run-policy-pack` in policy/ (ts-node with type checking, the pack's package.json for its
- * version), reads the gRPC port from stdout and speaks the Analyzer protocol. This spec does the same, in a child
+ * `@pulumi/pulumi/cmd/run-policy-pack` in policy/ (the pack's package.json for its entry point, policy/main.js, and
+ * its version), reads the gRPC port from stdout and speaks the Analyzer protocol. This spec does the same, in a child
  * process, so the pack's layout, its module resolution, the config a stack passes (`--policy-pack-config`) and what
  * the engine receives are checked for real.
  */
@@ -19,7 +19,7 @@ describe("the policy pack, served as the Pulumi CLI serves it", function () {
     const analyze = (type: string, name: string, stack: string, inputs: unknown) => pack.analyze(type, name, stack, inputs);
 
     before(async function () {
-        // ts-node type-checks the pack on start, as under the CLI: give it time.
+        // A cold start on a busy machine (nothing compiled and cached yet) takes seconds: give it time.
         this.timeout(180000);
         pack = await servePack();
     });
