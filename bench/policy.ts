@@ -160,19 +160,22 @@ async function main() {
         console.log("");
         console.log(`policy pack, stack ${opts.stack}: ${resources.length} resources, ${releases.length} releases; ` +
             `medians of ${opts.rounds} rounds, load average ${load}, ${os.cpus().length} cores`);
-        console.log(`start to serving       ${start.serving_s.toFixed(3)} s`);
-        console.log(`  Node.js start        ${start.node_boot_s.toFixed(3)} s`);
-        console.log(`  runner               ${start.runner_s.toFixed(3)} s   (slowest: ${slowest(last.runner_self_ms, 4).map(([k, v]) => `${k} ${v}`).join(", ")})`);
-        console.log(`  pack module load     ${start.pack_load_s.toFixed(3)} s   (slowest: ${slowest(last.pack_self_ms, 6).map(([k, v]) => `${k} ${v}`).join(", ")})`);
-        console.log(`  gRPC server          ${start.rest_s.toFixed(3)} s`);
-        console.log(`configure              ${m((r) => r.configure).toFixed(3)} s`);
+        /** One line of the table: a label, seconds, and what to add. */
+        const row = (label: string, s: number, note = "") => console.log(`${label.padEnd(26)}${s.toFixed(3).padStart(7)} s${note && `   ${note}`}`);
+        const named = (ms: Record<string, number>, n: number) => `(slowest: ${slowest(ms, n).map(([k, v]) => `${k} ${v}`).join(", ")})`;
+        row("start to serving", start.serving_s);
+        row("  Node.js start", start.node_boot_s);
+        row("  runner", start.runner_s, named(last.runner_self_ms, 4));
+        row("  pack module load", start.pack_load_s, named(last.pack_self_ms, 6));
+        row("  gRPC server", start.rest_s);
+        row("configure", m((r) => r.configure));
         for (const [name, f] of Object.entries(perRelease)) {
-            console.log(`${`release ${name}`.padEnd(23)}${f.analyze_s.toFixed(3)} s` +
-                (f.helm_template_s !== undefined ? `   (one bare helm template: ${f.helm_template_s.toFixed(3)} s)` : "   (remote chart: values only)"));
+            row(`release ${name}`, f.analyze_s, f.helm_template_s !== undefined
+                ? `(one bare helm template: ${f.helm_template_s.toFixed(3)} s)` : "(a chart from a repository: its values only)");
         }
-        console.log(`${resources.length - releases.length} other resources      ${m((r) => r.others).toFixed(3)} s`);
-        console.log(`analyze stack          ${m((r) => r.analyzeStack).toFixed(3)} s`);
-        console.log(`total                  ${total.toFixed(3)} s   (target < ${TARGET_S} s: ${total < TARGET_S ? "met" : "NOT met"})`);
+        row(`${resources.length - releases.length} other resources`, m((r) => r.others));
+        row("analyze stack", m((r) => r.analyzeStack));
+        row("total", total, `(target < ${TARGET_S} s: ${total < TARGET_S ? "met" : "NOT met"})`);
         console.log(JSON.stringify({
             stack: opts.stack, rounds: opts.rounds, load_average_1m: load,
             start, configure_s: m((r) => r.configure), releases: perRelease,
