@@ -35,7 +35,8 @@ if (folder !== undefined && !FOLDERS.includes(folder)) {
  * e.g. a schema or a default) is tested by all of the folder's specs, in a fresh test runner.
  */
 const SPECS_OF = {
-    components: ["test/components.test.ts", "test/components.monitoring.test.ts", "test/program.components.test.ts", "test/program.test.ts"],
+    components: ["test/components.test.ts", "test/components.monitoring.test.ts", "test/components.image.test.ts",
+        "test/program.components.test.ts", "test/program.test.ts"],
     stacks: ["test/stacks.test.ts", "test/stacks.formats.test.ts", "test/stacks.rules.test.ts", "test/stacks.files.test.ts",
         "test/stacks.namespaces.test.ts", "test/program.test.ts"],
     policy: [
