@@ -17,7 +17,8 @@
  * It is a benchmark, not a test: it reports and exits 0 whatever the figures. The last line is one JSON object.
  * Figures on a shared machine vary with its load: the load average is printed beside them.
  *
- * Options: --rounds N (3), --stack dev|staging|prod (prod).
+ * Options: --rounds N (3), --stack dev|staging|prod (prod), --cold (empty the pack's compile cache before each round, as
+ * on a fresh machine or after a change to the pack; by default every round but the first finds it filled).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,6 +30,8 @@ import { POLICIES } from "../policy/policies";
 import { valuesForRender } from "../policy/releases";
 import { helmTemplate } from "../policy/render";
 import { configuredStack, ROOT, runProgram } from "../scripts/lib/program";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { PACK_CACHE } = require("../policy/loader") as { PACK_CACHE: string };
 import { pb, servePack } from "../test/support/policyPack";
 
 const TARGET_S = 1.5;
@@ -36,13 +39,15 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 
 const opts = (() => {
     const { values } = parseArgs({
-        options: { rounds: { type: "string", default: "3" }, stack: { type: "string", default: "prod" } },
+        options: {
+            rounds: { type: "string", default: "3" }, stack: { type: "string", default: "prod" }, cold: { type: "boolean", default: false },
+        },
     });
     const rounds = Number(values.rounds);
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${JSON.stringify(values.rounds)}: must be a positive integer`);
     const stacks = ["dev", "staging", "prod"];
     if (!stacks.includes(values.stack!)) throw new Error(`--stack ${JSON.stringify(values.stack)}: must be one of ${stacks.join(", ")}`);
-    return { rounds, stack: values.stack! };
+    return { rounds, stack: values.stack!, cold: values.cold! };
 })();
 
 const median = (xs: readonly number[]) => {
@@ -99,6 +104,7 @@ async function main() {
     const rounds: Round[] = [];
     try {
         for (let round = 1; round <= opts.rounds; round++) {
+            if (opts.cold) fs.rmSync(PACK_CACHE, { recursive: true, force: true });
             const timingFile = path.join(scratch, `timing-${round}.json`);
             const t0 = performance.now();
             const pack = await servePack({
@@ -159,7 +165,8 @@ async function main() {
 
         console.log("");
         console.log(`policy pack, stack ${opts.stack}: ${resources.length} resources, ${releases.length} releases; ` +
-            `medians of ${opts.rounds} rounds, load average ${load}, ${os.cpus().length} cores`);
+            `medians of ${opts.rounds} rounds, ${opts.cold ? "compile cache emptied before each" : "compile cache kept"}, ` +
+            `load average ${load}, ${os.cpus().length} cores`);
         /** One line of the table: a label, seconds, and what to add. */
         const row = (label: string, s: number, note = "") => console.log(`${label.padEnd(26)}${s.toFixed(3).padStart(7)} s${note && `   ${note}`}`);
         const named = (ms: Record<string, number>, n: number) => `(slowest: ${slowest(ms, n).map(([k, v]) => `${k} ${v}`).join(", ")})`;
@@ -177,7 +184,7 @@ async function main() {
         row("analyze stack", m((r) => r.analyzeStack));
         row("total", total, `(target < ${TARGET_S} s: ${total < TARGET_S ? "met" : "NOT met"})`);
         console.log(JSON.stringify({
-            stack: opts.stack, rounds: opts.rounds, load_average_1m: load,
+            stack: opts.stack, rounds: opts.rounds, cold: opts.cold, load_average_1m: load,
             start, configure_s: m((r) => r.configure), releases: perRelease,
             other_resources_s: m((r) => r.others), analyze_stack_s: m((r) => r.analyzeStack),
             total_s: total, target_s: TARGET_S,

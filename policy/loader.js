@@ -9,6 +9,9 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 
+/** Where the pack keeps its compiled JavaScript: beside the project's other caches, ignored by git with node_modules. */
+const PACK_CACHE = path.join(__dirname, "..", "node_modules", ".cache", "hello-service-policy");
+
 /**
  * Makes `require` of a .ts file in this process compile it as described above, caching in `cacheDir` (created if
  * missing; a cache that cannot be written only costs the compile). `tsconfig` is the project's tsconfig.json.
@@ -49,4 +52,4 @@ function installTypeScriptLoader({ tsconfig, cacheDir }) {
     require.extensions[".ts"] = (module, filename) => module._compile(compiled(filename), filename);
 }
 
-module.exports = { installTypeScriptLoader };
+module.exports = { installTypeScriptLoader, PACK_CACHE };

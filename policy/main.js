@@ -8,11 +8,7 @@
 // and cached.
 "use strict";
 const path = require("node:path");
-const { installTypeScriptLoader } = require("./loader");
+const { installTypeScriptLoader, PACK_CACHE } = require("./loader");
 
-const root = path.join(__dirname, "..");
-installTypeScriptLoader({
-    tsconfig: path.join(root, "tsconfig.json"),
-    cacheDir: path.join(root, "node_modules", ".cache", "hello-service-policy"),
-});
+installTypeScriptLoader({ tsconfig: path.join(__dirname, "..", "tsconfig.json"), cacheDir: PACK_CACHE });
 require("./index");
