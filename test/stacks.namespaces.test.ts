@@ -131,6 +131,9 @@ describe("config namespaces", function () {
             ["helloservice", "hello-service", true],
             ["HELLO.SERVICE", "hello-service", true],
             ["hallo-servise", "hello-service", true],
+            ["hello___service", "hello-service", true], // separators do not count, however many
+            ["hello...service", "hello-service", true],
+            ["hello---service", "hello-service", true],
             ["hallo-sarvize", "hello-service", false], // three letters off: another name
             ["hello", "hello-service", false],
             ["hello-service", "hello-service", false], // the project itself
