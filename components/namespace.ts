@@ -1,24 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { POD_SECURITY_EXEMPTION, podSecurityLabels, type PodSecurityLevel } from "./podSecurity";
 
-/** Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/). */
-export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
-
-/**
- * Labels that make the API server enforce `enforce` and audit and warn at `restricted`, so anything
- * weaker than restricted at least shows up in `kubectl` warnings and audit logs.
- */
-export function podSecurityLabels(enforce: PodSecurityLevel): Record<string, string> {
-    return {
-        "pod-security.kubernetes.io/enforce": enforce,
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/audit": "restricted",
-        "pod-security.kubernetes.io/warn": "restricted",
-    };
-}
-
-/** Annotation that says why a namespace enforces less than restricted; policy requires it. */
-export const POD_SECURITY_EXEMPTION = "hello.platform/pod-security-exemption";
+// The labels and the exemption annotation are data the policy pack needs too, without this module's SDK imports.
+export { POD_SECURITY_EXEMPTION, podSecurityLabels } from "./podSecurity";
 
 /**
  * A namespace with a fixed name (no random suffix: charts and commands refer to it) and PSS labels.

@@ -62,6 +62,10 @@ export function buildImageArgs(args: ServiceImageArgs): docker.ImageArgs {
             context: args.context,
             dockerfile: args.dockerfile ?? `${args.context}/Dockerfile`,
             platform: args.platform ?? "linux/amd64",
+            // BuildKit, never the legacy builder, which stamps every build with its own time. The engine's BuildKit
+            // honours SOURCE_DATE_EPOCH from 0.11 on (Docker Engine 23 and later); Docker Engine 20.10 (Debian 12's
+            // docker.io) embeds an older one, and there each build is a new digest (test/image.engine.test.ts).
+            builderVersion: "BuilderBuildKit",
             args: {
                 ...args.buildArgs,
                 VERSION: args.version,

@@ -9,7 +9,6 @@
  * Enforcement: mandatory where a violation is a security or availability defect a platform team would not let
  * reach a cluster; advisory where it is hardening worth a look in review (see policy/README.md).
  */
-import * as k8s from "@pulumi/kubernetes";
 import {
     ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType,
 } from "@pulumi/policy";
@@ -17,9 +16,10 @@ import {
     APPROVED_LOCAL_CHARTS, APPROVED_REMOTE_CHARTS, approvedLocalChart, chartSource,
 } from "./charts";
 import { PROJECT_DIR, readChartYaml } from "../components/localChart";
-import { POD_SECURITY_EXEMPTION } from "../components/namespace";
+import { POD_SECURITY_EXEMPTION } from "../components/podSecurity";
 import { ENVIRONMENT_SCHEMA, EnvironmentConfig, resolveEnvironment, stackOfUrn } from "./environment";
 import { ReleaseProps, ReleaseView, isUnknown, previewWithUnknowns, unproxied, viewRelease } from "./releases";
+import * as kube from "./resourceTypes";
 import { findSecrets } from "./secrets";
 import {
     KubeObject, autoscalerOf, describeObject, imageProblems, missingResources, podSecurityProblems, podSpecOf,
@@ -28,8 +28,7 @@ import {
 
 /** Resource classes that run pods; the program creates none directly today, but a future one is covered. */
 const WORKLOAD_CLASSES = [
-    k8s.core.v1.Pod, k8s.apps.v1.Deployment, k8s.apps.v1.StatefulSet, k8s.apps.v1.DaemonSet, k8s.apps.v1.ReplicaSet,
-    k8s.batch.v1.Job, k8s.batch.v1.CronJob,
+    kube.Pod, kube.Deployment, kube.StatefulSet, kube.DaemonSet, kube.ReplicaSet, kube.Job, kube.CronJob,
 ] as const;
 
 /** `kubernetes:apps/v1:Deployment` → `Deployment`: the kind, whether or not the inputs spell it. */
@@ -72,7 +71,7 @@ function onRelease(opts: {
     /** Runs first; may call args.notApplicable(). */
     readonly guard?: (args: ResourceValidationArgs) => void;
 }): ResourceValidation {
-    return validateResourceOfType(k8s.helm.v3.Release, async (release, args, report) => {
+    return validateResourceOfType(kube.Release, async (release, args, report) => {
         opts.guard?.(args);
         const view = await viewRelease(release as ReleaseProps, args.name);
         if (view.kind === "remote") {
@@ -185,7 +184,7 @@ export const namespacePodSecurity: ResourceValidationPolicy = {
             },
         },
     },
-    validateResource: validateResourceOfType(k8s.core.v1.Namespace, (ns, args, report) => {
+    validateResource: validateResourceOfType(kube.Namespace, (ns, args, report) => {
         const meta = (unproxied(ns) as KubeObject).metadata ?? {};
         const name = meta.name ?? args.name;
         const labels = meta.labels ?? {};
@@ -261,7 +260,7 @@ export const noLoadBalancerInProd: ResourceValidationPolicy = {
         },
     },
     validateResource: [
-        validateResourceOfType(k8s.core.v1.Service, (svc, args, report) => {
+        validateResourceOfType(kube.Service, (svc, args, report) => {
             prodWithoutLoadBalancerException(args);
             const obj = asObject(svc, args);
             if (obj.spec?.type === "LoadBalancer") report(`${describeObject(obj)} ${loadBalancerMessage(args)}`);
@@ -307,7 +306,7 @@ export const minReplicasInProd: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: ENVIRONMENT_SCHEMA,
     validateResource: [
-        ...[k8s.apps.v1.Deployment, k8s.apps.v1.StatefulSet, k8s.autoscaling.v2.HorizontalPodAutoscaler, k8s.autoscaling.v1.HorizontalPodAutoscaler]
+        ...[kube.Deployment, kube.StatefulSet, kube.HorizontalPodAutoscalerV2, kube.HorizontalPodAutoscalerV1]
             .map((cls) => validateResourceOfType(cls as any, (props: unknown, args, report) => {
                 prodOnly(args);
                 for (const problem of replicaProblems([asObject(props, args)])) report(problem);
@@ -339,7 +338,7 @@ export const noSecretsInHelmValues: ResourceValidationPolicy = {
     name: "no-secrets-in-helm-values",
     description: "No credential in any helm.v3.Release's values (Helm keeps values in plaintext in the cluster, Pulumi in the state): values name Secrets (existingSecret, configSecret, secretName), never hold what is in them.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+    validateResource: validateResourceOfType(kube.Release, (release, args, report) => {
         const values = unproxied(release.values);
         const name = (release as ReleaseProps).name ?? args.name;
         for (const finding of findSecrets(values, isUnknown)) {
@@ -418,7 +417,7 @@ export const pinnedHelmCharts: ResourceValidationPolicy = {
             },
         },
     },
-    validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+    validateResource: validateResourceOfType(kube.Release, (release, args, report) => {
         for (const problem of chartPinProblems(unproxied(release) as ReleaseProps, args.getConfig<ChartPinConfig>())) {
             report(`release "${release.name ?? args.name}": ${problem}`);
         }
@@ -429,7 +428,7 @@ export const atomicHelmReleases: ResourceValidationPolicy = {
     name: "atomic-helm-releases",
     description: "Helm releases are atomic (a failed upgrade rolls itself back) and keep a bounded history (maxHistory). Advice: a release may opt out for a reason.",
     enforcementLevel: "advisory",
-    validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+    validateResource: validateResourceOfType(kube.Release, (release, args, report) => {
         const label = `release "${release.name ?? args.name}"`;
         if (release.atomic !== true) report(`${label}: atomic should be true, so that a failed upgrade rolls back instead of leaving a half-upgraded release`);
         if (release.skipAwait === true) report(`${label}: skipAwait should not be true, or Pulumi reports success before the pods are ready`);

@@ -5,13 +5,12 @@
  * It is pure, so the program (`pulumiConfig.ts`), `npm run check-config` (`stackFile.ts`) and the tests
  * share it, and a bad stack fails before the program registers a single resource.
  */
-import { closest } from "fastest-levenshtein";
 import { defaultsFor, BASE_DEFAULTS } from "./environments";
 import { SettingIssue, SettingsError } from "./issues";
+import { checkNamespaces, meantSetting } from "./namespaces";
 import { checkRules } from "./rules";
 import {
-    ENVIRONMENTS, Environment, REQUIRED_KEYS, SETTINGS, SETTING_KEYS, SettingKey, StackSettings,
-    stackSettingsSchema,
+    ENVIRONMENTS, Environment, REQUIRED_KEYS, SETTINGS, SettingKey, StackSettings, isSettingKey, stackSettingsSchema,
 } from "./settings";
 
 /** Config of one stack as Pulumi stores it: every value a string, structured values as JSON. */
@@ -19,7 +18,10 @@ export interface RawStackConfig {
     /** The project name, which is also the config namespace (`hello-service`). */
     readonly project: string;
     readonly stack: string;
-    /** Full key (`hello-service:replicas`) to its string value. Other namespaces are ignored. */
+    /**
+     * Full key (`hello-service:replicas`) to its string value: every key of the stack, whatever its namespace (a
+     * mistyped namespace is an error, a namespace nothing reads a warning: `namespaces.ts`).
+     */
     readonly values: Readonly<Record<string, string>>;
     /** Full keys whose values are stored as secrets. */
     readonly secretKeys: ReadonlySet<string>;
@@ -53,15 +55,12 @@ function decode(key: SettingKey, text: string): unknown {
     }
 }
 
-function isSettingKey(name: string): name is SettingKey {
-    return Object.prototype.hasOwnProperty.call(SETTINGS, name);
-}
-
 /** Validates a stack's config; throws `SettingsError` listing every problem. */
 export function loadSettings(raw: RawStackConfig): LoadedSettings {
     const prefix = `${raw.project}:`;
     const key = (k: SettingKey) => `${prefix}${k}`;
-    const issues: SettingIssue[] = [];
+    const namespaces = checkNamespaces(raw.project, raw.values);
+    const issues: SettingIssue[] = [...namespaces.errors];
     const given: { [K in SettingKey]?: unknown } = {};
     const opaque = new Set<SettingKey>();
 
@@ -71,7 +70,7 @@ export function loadSettings(raw: RawStackConfig): LoadedSettings {
         if (!isSettingKey(name)) {
             issues.push({
                 key: fullKey,
-                message: `unknown key; did you mean ${key(closest(name, SETTING_KEYS) as SettingKey)}?`,
+                message: `unknown key; did you mean ${key(meantSetting(name))}?`,
             });
             continue;
         }
@@ -139,7 +138,7 @@ export function loadSettings(raw: RawStackConfig): LoadedSettings {
         const rules = checkRules(settings, key);
         const reported = new Set(issues.map((i) => i.key));
         issues.push(...rules.errors.filter((i) => !reported.has(i.key)));
-        warnings = rules.warnings;
+        warnings = [...namespaces.warnings, ...rules.warnings];
         if (issues.length === 0) return { settings, warnings };
     }
     throw new SettingsError(raw.stack, dedupe(issues));

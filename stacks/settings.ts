@@ -175,6 +175,10 @@ export const SETTINGS = {
 export type SettingKey = keyof typeof SETTINGS;
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
+export function isSettingKey(name: string): name is SettingKey {
+    return Object.prototype.hasOwnProperty.call(SETTINGS, name);
+}
+
 /** Keys a stack must set: no environment supplies a default. */
 export const REQUIRED_KEYS: readonly SettingKey[] = ["kubeContext", "registry"];
 

@@ -11,7 +11,7 @@ import * as path from "node:path";
 
 import { buildImageArgs } from "../components/serviceImage";
 import {
-    appDir, buildAndPush, buildServiceImage, BuiltImage, DockerCli, ensureEngine, LocalRegistry, mirrorImage, startBuildkit,
+    appDir, buildAndPush, buildServiceImage, BuiltImage, checkoutAt, DockerCli, ensureEngine, LocalRegistry, mirrorImage, startBuildkit,
     standinBuilder, standinRuntime, startRegistry,
 } from "./support/docker";
 import { httpGet, waitFor } from "../scripts/lib/process";
@@ -169,17 +169,8 @@ describe("The service image (app/Dockerfile)", function () {
         let args: Record<string, string>;
         const contexts: string[] = [];
 
-        /** A copy of app/ whose files all carry `mtime`, as a checkout made at that time would. */
         function checkout(mtime: Date): string {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-checkout-"));
-            fs.cpSync(appDir, dir, { recursive: true });
-            const touch = (p: string) => {
-                for (const entry of fs.readdirSync(p, { withFileTypes: true })) {
-                    if (entry.isDirectory()) touch(path.join(p, entry.name));
-                    fs.utimesSync(path.join(p, entry.name), mtime, mtime);
-                }
-            };
-            touch(dir);
+            const dir = checkoutAt(mtime);
             contexts.push(dir);
             return dir;
         }

@@ -1,80 +1,30 @@
 /**
  * The pack as the Pulumi CLI runs it, without the CLI: `pulumi-analyzer-policy` starts
- * `@pulumi/pulumi/cmd/run-policy-pack` in policy/ (ts-node with type checking, the pack's package.json for its
- * version), reads the gRPC port from stdout and speaks the Analyzer protocol. This spec does the same, in a child
+ * `@pulumi/pulumi/cmd/run-policy-pack` in policy/ (the pack's package.json for its entry point, policy/main.js, and
+ * its version), reads the gRPC port from stdout and speaks the Analyzer protocol. This spec does the same, in a child
  * process, so the pack's layout, its module resolution, the config a stack passes (`--policy-pack-config`) and what
  * the engine receives are checked for real.
  */
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../scripts/lib/program";
 import { POLICIES } from "../policy/policies";
 import { secret } from "../policy/testing";
-
-const PULUMI = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-/** Modules as @pulumi/pulumi's generated protocol code sees them (one google-protobuf for both). */
-function fromPulumi<T>(id: string): T {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(require.resolve(id, { paths: [PULUMI] })) as T;
-}
-const pb = fromPulumi<any>("@pulumi/pulumi/proto/analyzer_pb");
-const { AnalyzerClient } = fromPulumi<any>("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const grpc = fromPulumi<any>("@grpc/grpc-js");
-const { Struct } = fromPulumi<any>("google-protobuf/google/protobuf/struct_pb");
-const { Empty } = fromPulumi<any>("google-protobuf/google/protobuf/empty_pb");
-
-const LEVELS: Record<number, string> = Object.fromEntries(
-    Object.entries(pb.EnforcementLevel as Record<string, number>).map(([name, n]) => [n, name.toLowerCase()]));
-
-interface Diagnostic {
-    readonly policy: string;
-    readonly level: string;
-    readonly message: string;
-}
+import { Empty, LEVELS, PackServer, servePack } from "./support/policyPack";
 
 describe("the policy pack, served as the Pulumi CLI serves it", function () {
-    let pack: ChildProcess;
-    let client: any;
-    let stderr = "";
-
-    const call = <T>(method: string, request: unknown): Promise<T> => new Promise((resolve, reject) =>
-        client[method](request, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
-
-    async function analyze(type: string, name: string, stack: string, inputs: unknown): Promise<Diagnostic[]> {
-        const req = new pb.AnalyzeRequest();
-        req.setType(type);
-        req.setName(name);
-        req.setUrn(`urn:pulumi:${stack}::hello-service::${type}::${name}`);
-        req.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(inputs))));
-        req.setOptions(new pb.AnalyzerResourceOptions());
-        const res = await call<any>("analyze", req);
-        return res.getDiagnosticsList().map((d: any) => ({
-            policy: d.getPolicyname(), level: LEVELS[d.getEnforcementlevel()], message: d.getMessage(),
-        }));
-    }
+    let pack: PackServer;
+    const call = <T>(method: string, request: unknown) => pack.call<T>(method, request);
+    const analyze = (type: string, name: string, stack: string, inputs: unknown) => pack.analyze(type, name, stack, inputs);
 
     before(async function () {
-        // ts-node type-checks the pack on start, as under the CLI: give it time.
+        // A cold start on a busy machine (nothing compiled and cached yet) takes seconds: give it time.
         this.timeout(180000);
-        const runner = path.join(PULUMI, "cmd", "run-policy-pack");
-        pack = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: path.join(ROOT, "policy"), stdio: ["ignore", "pipe", "pipe"] });
-        pack.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-        const port = await new Promise<string>((resolve, reject) => {
-            let out = "";
-            pack.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-                out += chunk;
-                const match = /^(\d+)\s*$/m.exec(out);
-                if (match) resolve(match[1]);
-            });
-            pack.on("exit", (code) => reject(new Error(`the pack exited (${code}) before serving:\n${out}${stderr}`)));
-        });
-        client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        pack = await servePack();
     });
     after(function () {
-        client?.close();
-        pack?.kill();
+        pack?.close();
     });
 
     it("announces the pack, its version from policy/package.json, and every policy at its enforcement level", async function () {
@@ -87,15 +37,8 @@ describe("the policy pack, served as the Pulumi CLI serves it", function () {
     });
 
     it("takes prod's policy config as the CLI passes it, and refuses a LoadBalancer in prod over the wire", async function () {
-        const req = new pb.ConfigureAnalyzerRequest();
         const config = JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "config", "prod.json"), "utf8")) as Record<string, object>;
-        for (const policy of POLICIES) {
-            const entry = new pb.PolicyConfig();
-            entry.setEnforcementlevel(pb.EnforcementLevel[policy.enforcementLevel!.toUpperCase()]);
-            entry.setProperties(Struct.fromJavaScript({ ...(config[policy.name] ?? {}) }));
-            req.getPolicyconfigMap().set(policy.name, entry);
-        }
-        await call("configure", req);
+        await pack.configure(Object.fromEntries(POLICIES.map((p) => [p.name, p.enforcementLevel!])), config);
 
         const service = { metadata: { name: "public", namespace: "hello" }, spec: { type: "LoadBalancer" } };
         const found = await analyze("kubernetes:core/v1:Service", "public", "prod", service);

@@ -1,8 +1,8 @@
 /**
  * The real-engine tier: the project's program (index.ts) through a real Pulumi engine (CLI v3.276.0, driven by the
  * Automation API) and the real Kubernetes provider, against a real Kubernetes 1.34 API with a real node (kubelet,
- * containerd, runc, bridge networking: localcluster/). Each spec is one stack operation and what a platform engineer would see of it;
- * they run in order, on one stack, from `up` on an empty cluster to `destroy`. Where a spec changes the running
+ * containerd, runc, bridge networking: localcluster/). Each spec is one stack operation and what a platform engineer
+ * would see of it; they run in order, on one stack, from `up` on an empty cluster to `destroy`. Where a spec changes the running
  * service, a steady load goes through the Service meanwhile and every failed request is counted.
  *
  * Made by the tier itself (nothing here can be pulled): the image, built by the Docker CLI on stand-in base images,

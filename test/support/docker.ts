@@ -222,6 +222,10 @@ export interface BuildOptions {
     readonly commit: string;
     /** The build context. @default app/ */
     readonly context?: string;
+    /** More build arguments (e.g. SOURCE_DATE_EPOCH). @default {} */
+    readonly buildArgs?: Readonly<Record<string, string>>;
+    /** Build every step again, as a fresh machine would. @default false */
+    readonly noCache?: boolean;
 }
 
 /**
@@ -239,6 +243,8 @@ export async function buildServiceImage(cli: DockerCli, opts: BuildOptions): Pro
             "build", "--progress=plain", "--iidfile", iidfile, "-t", opts.tag,
             "--build-arg", `BUILDER_IMAGE=${builder}`, "--build-arg", `RUNTIME_IMAGE=${runtime}`,
             "--build-arg", `VERSION=${opts.version}`, "--build-arg", `COMMIT=${opts.commit}`,
+            ...Object.entries(opts.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+            ...(opts.noCache ? ["--no-cache"] : []),
             "-f", path.join(context, "Dockerfile"), context,
         ]);
         if (r.code !== 0) throw new Error(`docker build exited with ${r.code}:\n${r.stderr.split("\n").slice(-40).join("\n")}`);
@@ -246,6 +252,20 @@ export async function buildServiceImage(cli: DockerCli, opts: BuildOptions): Pro
     } finally {
         fs.rmSync(iidDir, { recursive: true, force: true });
     }
+}
+
+/** A copy of app/ whose files all carry `mtime`, as a checkout made at that time would; the caller removes it. */
+export function checkoutAt(mtime: Date): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-checkout-"));
+    fs.cpSync(appDir, dir, { recursive: true });
+    const touch = (p: string) => {
+        for (const entry of fs.readdirSync(p, { withFileTypes: true })) {
+            if (entry.isDirectory()) touch(path.join(p, entry.name));
+            fs.utimesSync(path.join(p, entry.name), mtime, mtime);
+        }
+    };
+    touch(dir);
+    return dir;
 }
 
 /** A registry on loopback that requires a login. */
