@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as kube from "../policy/resourceTypes";
 import { ROOT } from "../scripts/lib/program";
-import { runOk } from "./support/process";
+import { runOk } from "../scripts/lib/process";
 
 /** Runs `script` in a fresh Node.js process with the pack's loader installed (cache in `cacheDir`); returns stdout. */
 function withLoader(cacheDir: string, script: string): Promise<string> {

@@ -12,7 +12,7 @@ import { SettingsError, formatIssue } from "../stacks/issues";
 import { LoadedSettings, loadSettings } from "../stacks/load";
 import { isNearMiss } from "../stacks/namespaces";
 import { ROOT, configuredStack, runProgram, stackConfig } from "../scripts/lib/program";
-import { run } from "./support/process";
+import { run } from "../scripts/lib/process";
 import { P } from "./support/stacks";
 
 /** A valid dev stack plus `extra` (full keys, any namespace). */
