@@ -1,16 +1,18 @@
 /**
  * `npm run bench:deploy`: how long do the stack operations take, and how much of that is the program's own doing?
  *
- * On the real-engine tier's toolchain and a local cluster (test/e2e/support: Kubernetes 1.34 with a kwok node, the
- * stand-in kube-prometheus-stack from a chart mirror on loopback), each round times, through the Automation API:
- * `up` from empty, a no-op `preview`, a setting change (replicas 1 → 2) and `destroy`; then the raw equivalents of
- * the same work in the same cluster: the program's own Kubernetes objects applied with kubectl, `helm upgrade
- * --install --wait` of its three charts with the values the program passed (taken from the stack's state), a no-op
- * `helm upgrade` of each, the replicas change by `helm upgrade`, and their removal. It also breaks the no-op preview
- * down: the program (loading its modules in a fresh Node.js process, as the language host does, and running it), the
- * engine (a preview of a stack whose program registers nothing) and the rest (the provider's checks and diffs).
+ * On the real-engine tier (test/e2e/support: Kubernetes 1.34 with a real node, the service's images built from app/
+ * and pulled from a registry that needs a login, the stand-in kube-prometheus-stack from a chart mirror on loopback),
+ * each round times, through the Automation API (the path the tier and `npm run dev` use: no language host, no policy
+ * pack, a prebuilt image): `up` from empty, a no-op `preview`, a setting change (replicas 1 → 2), a new image (a
+ * rolling update of both pods) and `destroy`; then the same work by hand in the same cluster: the program's own
+ * Kubernetes objects applied with kubectl, `helm upgrade --install --wait` of its three charts with the values the
+ * program passed (taken from the stack's state), a no-op `helm upgrade` of each, the replicas change and the new
+ * digest by `helm upgrade`, and their removal. It also breaks the no-op preview down: the program (loading its
+ * modules in a fresh Node.js process, as the language host does, and running it), the engine (a preview of a stack
+ * whose program registers nothing) and the rest (the provider's checks and diffs).
  *
- * No image is built or pulled (the nodes are simulated), so Docker is not needed.
+ * Needs root (the real node) and Docker (the image builds).
  *
  * It is a benchmark, not a test: it reports and exits 0 whatever the figures. The last line is one JSON object.
  *
@@ -24,10 +26,8 @@ import { parseArgs } from "node:util";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { stringify } from "yaml";
 
-import { startChartMirror } from "../test/e2e/support/chartMirror";
-import { startKwokCluster } from "../test/e2e/support/cluster";
 import { createStack, E2eStack, ok, projectProgram, PROJECT, Run } from "../test/e2e/support/stack";
-import { ensureToolchain } from "../test/e2e/support/toolchain";
+import { startTier } from "../test/e2e/support/tier";
 import { repoRoot } from "../test/support/docker";
 import { runOk } from "../scripts/lib/process";
 
@@ -83,53 +83,40 @@ interface StateResource {
 }
 
 async function main() {
-    const tools = await ensureToolchain();
-    const helmBin = path.join(tools.bin, "helm");
-    const [cluster, mirror] = await Promise.all([
-        startKwokCluster(tools),
-        startChartMirror(helmBin, tools.operatorCrds),
-    ]);
+    const tier = await startTier(undefined, __filename, { imageVersions: ["0.1.0-bench.1", "0.1.0-bench.2"] });
+    const { tools, cluster } = tier;
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "hello-bench-deploy-"));
     const helmEnv = { ...process.env, HELM_CACHE_HOME: path.join(scratch, "helm"), HELM_CONFIG_HOME: path.join(scratch, "helm") };
-    const helm = (...args: string[]) => runOk(helmBin, [...args, "--kubeconfig", cluster.kubeconfig, "--kube-context", cluster.context],
+    const helm = (...args: string[]) => runOk(path.join(tools.bin, "helm"), [...args, "--kubeconfig", cluster.kubeconfig, "--kube-context", cluster.context],
         { env: helmEnv, cwd: repoRoot, timeoutMs: 600_000 });
     const kubectl = (...args: string[]) => cluster.kubectl(args);
+    const digestOf = (ref: string) => ref.split("@")[1];
 
-    process.env.KUBECONFIG = cluster.kubeconfig;
     let programMs = 0;
     const stacks: E2eStack[] = [];
     try {
-        const stack = await createStack("bench", {
-            bin: tools.bin,
-            env: { KUBECONFIG: cluster.kubeconfig },
-            program: async () => {
-                const [outputs, ms] = await timed(projectProgram);
-                programMs = ms;
-                return outputs;
-            },
-        });
-        const empty = await createStack("bench-empty", { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig }, program: async () => undefined });
-        stacks.push(stack, empty);
         const key = (k: string) => `${PROJECT}:${k}`;
-        const base = {
-            [key("environment")]: "dev",
-            [key("kubeContext")]: cluster.context,
-            [key("registry")]: "registry.bench.invalid",
-            [key("prebuiltImage")]: `registry.bench.invalid/hello@sha256:${"b".repeat(64)}`,
-            [key("monitoringChartRepository")]: mirror.url,
+        const stack = await tier.programStack("bench");
+        // The same stack's program, timed: what the engine waits for while the program runs.
+        stack.workspace.program = async () => {
+            const [outputs, ms] = await timed(projectProgram);
+            programMs = ms;
+            return outputs;
         };
-        await stack.configure(base, { [key("grafanaAdminPassword")]: "bench-admin-password" });
+        const empty = await createStack("bench-empty", { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig }, program: async () => undefined });
+        stacks.push(empty);
         await empty.configure({ [key("kubeContext")]: cluster.context, [key("registry")]: "registry.bench.invalid" });
 
-        const pulumi = { up: [] as number[], preview: [] as number[], change: [] as number[], destroy: [] as number[] };
+        const pulumi = { up: [] as number[], preview: [] as number[], change: [] as number[], image: [] as number[], destroy: [] as number[] };
         const raw = { apply: [] as number[], monitoring: [] as number[], service: [] as number[], dashboards: [] as number[],
-            up: [] as number[], noop: [] as number[], change: [] as number[], teardown: [] as number[] };
+            up: [] as number[], noop: [] as number[], change: [] as number[], image: [] as number[], teardown: [] as number[] };
         const breakdown = { preview: [] as number[], program: [] as number[], engine: [] as number[] };
         let slowest: [string, number][] = [];
         let slowestDestroy: [string, number][] = [];
 
         for (let round = 1; round <= rounds; round++) {
             // --- Pulumi -----------------------------------------------------------------------------------------
+            await stack.configure({ [key("prebuiltImage")]: tier.images[0] });
             const [up, upMs] = await timed(() => stack.up());
             ok(up);
             pulumi.up.push(upMs);
@@ -148,6 +135,10 @@ async function main() {
             const [change, changeMs] = await timed(() => stack.up());
             ok(change);
             pulumi.change.push(changeMs);
+            await stack.configure({ [key("prebuiltImage")]: tier.images[1] });
+            const [rolled, imageMs] = await timed(() => stack.up());
+            ok(rolled);
+            pulumi.image.push(imageMs);
             await stack.configure({ [key("replicas")]: undefined });
             const [destroyed, destroyMs] = await timed(() => stack.destroy());
             ok(destroyed);
@@ -199,13 +190,16 @@ async function main() {
             raw.noop.push(noopMs);
             const [, rawChangeMs] = await timed(() => install("hello", ["--set", "replicaCount=2"]));
             raw.change.push(rawChangeMs);
+            const [, rawImageMs] = await timed(() => install("hello", ["--set", "replicaCount=2", "--set", `image.digest=${digestOf(tier.images[1])}`]));
+            raw.image.push(rawImageMs);
             const [, teardownMs] = await timed(async () => {
                 for (const r of releases) await helm("uninstall", r.name, "--namespace", r.namespace, "--wait");
                 await kubectl("delete", "--wait", "--filename", path.join(scratch, "namespaces.yaml"));
             });
             raw.teardown.push(teardownMs);
-            console.error(`round ${round}/${rounds}: up ${seconds(upMs)} s, preview ${seconds(previewMs)} s, ` +
-                `change ${seconds(changeMs)} s, destroy ${seconds(destroyMs)} s; by hand: up ${seconds(raw.up.at(-1)!)} s`);
+            console.error(`round ${round}/${rounds}: up ${seconds(upMs)} s, preview ${seconds(previewMs)} s, change ${seconds(changeMs)} s, ` +
+                `new image ${seconds(imageMs)} s, destroy ${seconds(destroyMs)} s; by hand: up ${seconds(raw.up.at(-1)!)} s, ` +
+                `change ${seconds(rawChangeMs)} s, new image ${seconds(rawImageMs)} s`);
         }
 
         // The program's cold start, as the language host pays it: a fresh Node.js loading index.ts through ts-node.
@@ -214,13 +208,21 @@ async function main() {
         const loadMs = Number(load.trim());
 
         const m = (xs: number[]) => seconds(median(xs));
+        const ratio = (a: number[], b: number[]) => Math.round((median(a) / median(b)) * 100) / 100;
         const figures = {
             rounds,
-            pulumi: { up_s: m(pulumi.up), preview_noop_s: m(pulumi.preview), change_s: m(pulumi.change), destroy_s: m(pulumi.destroy) },
+            node: "real",
+            pulumi: { up_s: m(pulumi.up), preview_noop_s: m(pulumi.preview), change_s: m(pulumi.change), image_s: m(pulumi.image), destroy_s: m(pulumi.destroy) },
             raw: {
                 up_s: m(raw.up), objects_s: m(raw.apply), monitoring_release_s: m(raw.monitoring), service_release_s: m(raw.service),
-                dashboards_release_s: m(raw.dashboards), noop_upgrades_s: m(raw.noop), change_s: m(raw.change), teardown_s: m(raw.teardown),
+                dashboards_release_s: m(raw.dashboards), noop_upgrades_s: m(raw.noop), change_s: m(raw.change), image_s: m(raw.image),
+                teardown_s: m(raw.teardown),
             },
+            ratios: {
+                up: ratio(pulumi.up, raw.up), preview_noop: ratio(pulumi.preview, raw.noop), change: ratio(pulumi.change, raw.change),
+                image: ratio(pulumi.image, raw.image), destroy: ratio(pulumi.destroy, raw.teardown),
+            },
+            targets: { up: 1.25, change: 1.25, preview_noop: 1.1 },
             preview_breakdown: {
                 total_s: m(breakdown.preview),
                 program_load_s: seconds(loadMs),
@@ -231,15 +233,20 @@ async function main() {
             slowest_steps_of_first_up: slowest.slice(0, 6).map(([name, s]) => ({ name, s })),
             slowest_steps_of_first_destroy: slowestDestroy.slice(0, 6).map(([name, s]) => ({ name, s })),
         };
+        const row = (name: string, p: number, r: number, ratioValue: number, target?: number) =>
+            console.log(`${name.padEnd(21)}${String(p).padStart(6)} s   ${String(r).padStart(6)} s   ${ratioValue.toFixed(2)}x` +
+                (target ? ` (target <= ${target}x: ${ratioValue <= target ? "met" : "MISSED"})` : ""));
         console.log("");
-        console.log(`medians of ${rounds} round(s), kwok node, stand-in kube-prometheus-stack from a loopback mirror`);
-        console.log("operation            pulumi      by hand");
-        console.log(`up from empty        ${String(figures.pulumi.up_s).padStart(6)} s   ${String(figures.raw.up_s).padStart(6)} s` +
-            `  (objects ${figures.raw.objects_s} s, kube-prometheus-stack ${figures.raw.monitoring_release_s} s, ` +
-            `service ${figures.raw.service_release_s} s, dashboards ${figures.raw.dashboards_release_s} s)`);
-        console.log(`no-op preview/upgrade${String(figures.pulumi.preview_noop_s).padStart(6)} s   ${String(figures.raw.noop_upgrades_s).padStart(6)} s`);
-        console.log(`replicas 1 -> 2      ${String(figures.pulumi.change_s).padStart(6)} s   ${String(figures.raw.change_s).padStart(6)} s`);
-        console.log(`destroy              ${String(figures.pulumi.destroy_s).padStart(6)} s   ${String(figures.raw.teardown_s).padStart(6)} s`);
+        console.log(`medians of ${rounds} round(s), real node (kubelet, containerd), Automation API path (no language host, no policy pack), ` +
+            "stand-in kube-prometheus-stack from a loopback mirror");
+        console.log("operation               pulumi    by hand   ratio");
+        row("up from empty", figures.pulumi.up_s, figures.raw.up_s, figures.ratios.up, figures.targets.up);
+        row("no-op preview/upgrade", figures.pulumi.preview_noop_s, figures.raw.noop_upgrades_s, figures.ratios.preview_noop, figures.targets.preview_noop);
+        row("replicas 1 -> 2", figures.pulumi.change_s, figures.raw.change_s, figures.ratios.change, figures.targets.change);
+        row("new image (rolling)", figures.pulumi.image_s, figures.raw.image_s, figures.ratios.image);
+        row("destroy", figures.pulumi.destroy_s, figures.raw.teardown_s, figures.ratios.destroy);
+        console.log(`by hand, up from empty: objects ${figures.raw.objects_s} s, kube-prometheus-stack ${figures.raw.monitoring_release_s} s, ` +
+            `service ${figures.raw.service_release_s} s, dashboards ${figures.raw.dashboards_release_s} s`);
         console.log(`no-op preview: engine ${figures.preview_breakdown.engine_s} s, program ${figures.preview_breakdown.program_run_s} s ` +
             `(cold module load ${figures.preview_breakdown.program_load_s} s in a fresh process), providers and the rest ` +
             `${figures.preview_breakdown.providers_and_rest_s} s`);
@@ -251,9 +258,8 @@ async function main() {
             await s.destroy().catch(() => undefined);
             await s.remove();
         }
-        await Promise.all([cluster.stop(), mirror.stop()]);
+        await tier.stop();
         fs.rmSync(scratch, { recursive: true, force: true });
-        delete process.env.KUBECONFIG;
     }
 }
 

@@ -11,17 +11,20 @@ import { Toolchain } from "./toolchain";
 export type { LocalCluster } from "../../../localcluster";
 export { KWOK_CAPACITY, NODE_NETWORK } from "../../../localcluster";
 
-/** Skips the spec (fails it under CI=true) where this process is not root, which a real node needs. */
-export function requireRoot(ctx: Mocha.Context): void {
+/**
+ * Skips the spec (fails it under CI=true) where this process is not root, which a real node needs. Without a spec
+ * (a benchmark), it throws.
+ */
+export function requireRoot(ctx: Mocha.Context | undefined): void {
     if (process.getuid?.() === 0) return;
     const why = "a real node needs root (the kubelet mounts volumes, writes iptables rules and cgroups)";
-    if (process.env.CI === "true") throw new Error(`the real-engine tier under CI=true: ${why}`);
+    if (process.env.CI === "true" || !ctx) throw new Error(`the real-engine tier${ctx ? " under CI=true" : ""}: ${why}`);
     console.log(`    skipped: ${why}; run the tier as root`);
     ctx.skip();
 }
 
 /** A cluster whose node runs containers, for the spec file `file` (named in the machine's lock). */
-export async function startRealCluster(ctx: Mocha.Context, tools: Toolchain, file: string): Promise<LocalCluster> {
+export async function startRealCluster(ctx: Mocha.Context | undefined, tools: Toolchain, file: string): Promise<LocalCluster> {
     requireRoot(ctx);
     return startCluster({
         bin: tools.bin, node: "real", purpose: `the real-engine tier (${path.basename(file)})`,
