@@ -1,0 +1,52 @@
+/**
+ * What a real-engine spec that deploys the service runs against, started together and stopped together: a cluster, a
+ * registry that requires a login (with a docker CLI logged in to it) and the chart mirror holding the stand-in
+ * kube-prometheus-stack; and the service's image, built on stand-in base images and pushed there, as a real node
+ * pulls it.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+
+import { buildServiceImage, DockerCli, LocalRegistry, startRegistry } from "../../support/docker";
+import { ChartMirror, startChartMirror } from "./chartMirror";
+import { LocalCluster, startCluster } from "./cluster";
+import type { Toolchain } from "./toolchain";
+
+export interface Infrastructure {
+    readonly cluster: LocalCluster;
+    readonly registry: LocalRegistry;
+    readonly mirror: ChartMirror;
+    /** A docker CLI logged in to the registry. */
+    readonly docker: DockerCli;
+    /** Stops everything. */
+    stop(): Promise<void>;
+}
+
+export async function startInfrastructure(tools: Toolchain): Promise<Infrastructure> {
+    const [cluster, registry, mirror] = await Promise.all([
+        startCluster(tools.bin, tools.kwokStages),
+        startRegistry(),
+        startChartMirror(path.join(tools.bin, "helm"), tools.operatorCrds),
+    ]);
+    const docker = DockerCli.create();
+    const stop = async () => {
+        await Promise.all([cluster.stop(), registry.stop(), mirror.stop()]);
+        docker.close();
+    };
+    try {
+        await docker.ok(["login", registry.host, "--username", registry.username, "--password-stdin"], { input: registry.password });
+    } catch (err) {
+        await stop();
+        throw err;
+    }
+    return { cluster, registry, mirror, docker, stop };
+}
+
+/** Builds app/ as `<registry>/<name>:<version>`, pushes it and returns the reference by digest. */
+export async function pushServiceImage(infra: Infrastructure, name: string, version: string): Promise<string> {
+    const built = await buildServiceImage(infra.docker, { tag: `${infra.registry.host}/${name}:${version}`, version, commit: "e2e" });
+    const pushed = await infra.docker.ok(["push", built.tag]);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+    assert.ok(digest, `docker push printed no digest:\n${pushed}`);
+    return `${infra.registry.host}/${name}@${digest}`;
+}
