@@ -17,6 +17,7 @@ import { parseImageRef } from "./components/imageReference";
 import { checkRegistryAccess } from "./components/registryAccess";
 import { DASHBOARD_FOLDER, dashboards } from "./monitoring/dashboards";
 import { ruleGroups } from "./monitoring/ruleGroups";
+import { joinedMonitoringStack, monitoringStackArgs } from "./stacks/monitoring";
 import { stackSettings } from "./stacks/pulumiConfig";
 import { sloSettings } from "./stacks/slo";
 import { version } from "./package.json";
@@ -72,30 +73,10 @@ export = async function helloService() {
         prebuilt: settings.prebuiltImage,
     });
 
-    const monitoring = new MonitoringStack("monitoring", {
-        namespace: settings.monitoringNamespace,
-        profile: {
-            alertmanager: settings.alertmanager,
-            nodeExporter: settings.nodeExporter,
-            controlPlane: settings.controlPlaneMonitoring,
-            defaultDashboards: settings.defaultDashboards,
-            retention: settings.prometheusRetention,
-            storage: settings.prometheusStorage
-                ? { size: settings.prometheusStorageSize, storageClass: settings.storageClass }
-                : undefined,
-            resources: {
-                cpuRequest: settings.prometheusCpuRequest,
-                memoryRequest: settings.prometheusMemoryRequest,
-                memoryLimit: settings.prometheusMemoryLimit,
-            },
-        },
-        chartMirror: settings.monitoringChartRepository,
-        timeoutSeconds: settings.helmTimeout,
-        grafanaAdminPassword: settings.grafanaAdminPassword && pulumi.secret(settings.grafanaAdminPassword),
-        grafanaHost: settings.grafanaHost,
-        ingressClassName: settings.ingressClassName,
-        alertWebhookUrl: settings.alertWebhookUrl && pulumi.secret(settings.alertWebhookUrl),
-    }, { providers: [cluster] });
+    // Install kube-prometheus-stack, or join the one the cluster already runs: then nothing of it is this stack's.
+    const joined = joinedMonitoringStack(settings);
+    const monitoring = joined ? undefined : new MonitoringStack("monitoring", monitoringStackArgs(settings), { providers: [cluster] });
+    const target = joined ?? monitoring!.target;
 
     const service = new ServiceRelease("hello", {
         namespace: settings.namespace,
@@ -106,6 +87,7 @@ export = async function helloService() {
         timeoutSeconds: settings.helmTimeout,
         kubeContext: settings.kubeContext,
         monitoringStack: monitoring,
+        serviceMonitorLabels: target.selectorLabels,
     }, { providers: [cluster] });
 
     const slo = sloSettings(settings);
@@ -115,6 +97,8 @@ export = async function helloService() {
         dashboards: dashboards({ slo }),
         folder: DASHBOARD_FOLDER,
         monitoringStack: monitoring,
+        labels: target.selectorLabels,
+        dashboardLabel: target.dashboardLabel,
         timeoutSeconds: settings.helmTimeout,
     }, { providers: [cluster] });
 
@@ -125,10 +109,13 @@ export = async function helloService() {
         serviceName: service.serviceName,
         /** How to reach the service. */
         serviceAccess: service.serviceAccess,
-        /** How to reach Grafana (user `admin`; `pulumi stack output grafanaAdminPassword --show-secrets`). */
-        grafanaAccess: monitoring.grafanaAccess,
-        grafanaAdminPassword: monitoring.grafanaAdminPassword,
-        /** Helm revisions: what `helm history` / `helm rollback` refer to. */
-        releaseRevisions: { service: service.revision, monitoring: monitoring.revision },
+        /**
+         * How to reach Grafana. Installed: user `admin`, `pulumi stack output grafanaAdminPassword --show-secrets`;
+         * joined: the platform team's Grafana, with its login (no grafanaAdminPassword output).
+         */
+        grafanaAccess: target.grafanaAccess,
+        ...(monitoring && { grafanaAdminPassword: monitoring.grafanaAdminPassword }),
+        /** Helm revisions: what `helm history` / `helm rollback` refer to (only this stack's releases). */
+        releaseRevisions: { service: service.revision, ...(monitoring && { monitoring: monitoring.revision }) },
     };
 };

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { stringify } from "yaml";
+import { componentType, withFormerType } from "./componentType";
 import { securedNamespace } from "./namespace";
 
 /** The kube-prometheus-stack chart this program installs; upgrade it deliberately, here. */
@@ -30,6 +31,72 @@ export function monitoringChartSource(mirror?: string): ChartSource {
 
 /** Fixed release name: Service names such as `kube-prometheus-stack-grafana` derive from it. */
 export const MONITORING_RELEASE = "kube-prometheus-stack";
+
+/** The label, and its value, by which Grafana's dashboard sidecar loads ConfigMaps. */
+export interface DashboardLabel {
+    readonly name: string;
+    readonly value: string;
+}
+
+/** kube-prometheus-stack's own default (`grafana.sidecar.dashboards.label` and `labelValue`). */
+export const DEFAULT_DASHBOARD_LABEL: DashboardLabel = { name: "grafana_dashboard", value: "1" };
+
+/**
+ * A kube-prometheus-stack as a service's monitoring objects see it: what they must be labelled with for it to pick
+ * them up, and where it runs. {@link MonitoringStack.target} for the one a stack installs,
+ * {@link existingMonitoringStack} for one the cluster already runs.
+ */
+export interface MonitoringTarget {
+    /** Namespace of its Prometheus (which must be let in to scrape the service) and Grafana. */
+    readonly namespace: string;
+    /** Labels its Prometheus selects ServiceMonitors and PrometheusRules by; `{}` when it selects every release's. */
+    readonly selectorLabels: Readonly<Record<string, string>>;
+    /** The label its Grafana sidecar loads dashboard ConfigMaps by. */
+    readonly dashboardLabel: DashboardLabel;
+    /** How to open its Grafana: its URL, or the port-forward command that makes it local. */
+    readonly grafanaAccess: string;
+}
+
+/**
+ * The name of the Grafana Service of a kube-prometheus-stack release: the Grafana chart's full name, which is the
+ * release name alone when that already contains "grafana" (its `grafana.fullname` helper).
+ */
+export function grafanaServiceName(release: string): string {
+    return (release.includes("grafana") ? release : `${release}-grafana`).slice(0, 63).replace(/-+$/, "");
+}
+
+/** How to open a Grafana: its Ingress URL, or the port-forward command to its Service. */
+function grafanaAccess(namespace: string, release: string, host?: string): string {
+    return host
+        ? `http://${host}`
+        : `kubectl --namespace ${namespace} port-forward svc/${grafanaServiceName(release)} 3000:80, then http://localhost:3000`;
+}
+
+/**
+ * A kube-prometheus-stack the cluster already runs (installed by its platform team, not by this program), as chart
+ * defaults make it select: ServiceMonitors and PrometheusRules labelled `release: <its release>`, dashboards labelled
+ * `grafana_dashboard: "1"` (unless its values say otherwise). Nothing is created.
+ */
+export function existingMonitoringStack(args: {
+    /** Its namespace. */
+    readonly namespace: string;
+    /** Its Helm release name. */
+    readonly release: string;
+    /** @default {@link DEFAULT_DASHBOARD_LABEL} */
+    readonly dashboardLabel?: DashboardLabel;
+    /**
+     * Host name of its Grafana's Ingress, for {@link MonitoringTarget.grafanaAccess}.
+     * @default undefined: a port-forward to its Grafana Service
+     */
+    readonly grafanaHost?: string;
+}): MonitoringTarget {
+    return {
+        namespace: args.namespace,
+        selectorLabels: { release: args.release },
+        dashboardLabel: args.dashboardLabel ?? DEFAULT_DASHBOARD_LABEL,
+        grafanaAccess: grafanaAccess(args.namespace, args.release, args.grafanaHost),
+    };
+}
 const GRAFANA_ADMIN_SECRET = "grafana-admin";
 const ALERTMANAGER_CONFIG_SECRET = "alertmanager-config";
 
@@ -65,6 +132,7 @@ export interface MonitoringProfile {
 export interface MonitoringStackArgs {
     /** Namespace to create and install into. */
     readonly namespace: string;
+    /** How much of kube-prometheus-stack runs, and how big. */
     readonly profile: MonitoringProfile;
     /**
      * Grafana admin password; unset generates one. Either way it lives only in a Kubernetes Secret
@@ -98,6 +166,11 @@ export interface MonitoringStackArgs {
      * @default the chart's own repository
      */
     readonly chartMirror?: string;
+    /**
+     * The label Grafana's dashboard sidecar loads ConfigMaps by.
+     * @default {@link DEFAULT_DASHBOARD_LABEL}
+     */
+    readonly dashboardLabel?: DashboardLabel;
 }
 
 /**
@@ -148,8 +221,10 @@ export function buildMonitoringValues(args: {
     readonly grafanaHost?: string;
     readonly ingressClassName?: string;
     readonly alertmanagerConfigSecret?: string;
+    readonly dashboardLabel?: DashboardLabel;
 }): Record<string, unknown> {
     const { profile } = args;
+    const dashboardLabel = args.dashboardLabel ?? DEFAULT_DASHBOARD_LABEL;
     const controlPlane = profile.controlPlane ?? true;
     return {
         crds: { enabled: true },
@@ -197,8 +272,8 @@ export function buildMonitoringValues(args: {
             sidecar: {
                 dashboards: {
                     enabled: true,
-                    label: "grafana_dashboard",
-                    labelValue: "1",
+                    label: dashboardLabel.name,
+                    labelValue: dashboardLabel.value,
                     searchNamespace: "ALL",
                     // A dashboard ConfigMap's `grafana_folder` annotation names its folder.
                     folderAnnotation: "grafana_folder",
@@ -218,9 +293,12 @@ export function buildMonitoringValues(args: {
 
 /**
  * kube-prometheus-stack (Prometheus Operator, Prometheus, Grafana, kube-state-metrics, optionally
- * Alertmanager and the node exporter) as a Helm release with a fixed name and a pinned chart version.
+ * Alertmanager and the node exporter) as a Helm release with a fixed name and a pinned chart version, selecting the
+ * ServiceMonitors, PrometheusRules and dashboards of every release in the cluster. For a cluster that already runs one,
+ * use {@link existingMonitoringStack} instead.
  */
 export class MonitoringStack extends pulumi.ComponentResource {
+    /** The namespace it runs in (created by this component). */
     readonly namespace: pulumi.Output<string>;
     /** The Helm release; custom resources (ServiceMonitor, PrometheusRule) must depend on it for the CRDs. */
     readonly release: k8s.helm.v3.Release;
@@ -228,10 +306,13 @@ export class MonitoringStack extends pulumi.ComponentResource {
     readonly grafanaAdminPassword: pulumi.Output<string>;
     /** How to open Grafana: its URL, or the port-forward command that makes it local. */
     readonly grafanaAccess: string;
+    /** The Helm revision installed: what `helm history` and `helm rollback` refer to. */
     readonly revision: pulumi.Output<number>;
+    /** What a service's monitoring objects need to be picked up by this stack. */
+    readonly target: MonitoringTarget;
 
     constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hello:platform:MonitoringStack", name, {}, opts);
+        super(componentType("MonitoringStack"), name, {}, withFormerType("MonitoringStack", opts));
 
         const namespace = securedNamespace(args.namespace, monitoringPodSecurity(args.profile), { parent: this });
 
@@ -266,6 +347,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
                 grafanaHost: args.grafanaHost,
                 ingressClassName: args.ingressClassName,
                 alertmanagerConfigSecret,
+                dashboardLabel: args.dashboardLabel,
             }),
             atomic: true,
             cleanupOnFail: true,
@@ -275,9 +357,14 @@ export class MonitoringStack extends pulumi.ComponentResource {
 
         this.namespace = namespace.metadata.name;
         this.grafanaAdminPassword = pulumi.secret(password);
-        this.grafanaAccess = args.grafanaHost
-            ? `http://${args.grafanaHost}`
-            : `kubectl --namespace ${args.namespace} port-forward svc/${MONITORING_RELEASE}-grafana 3000:80, then http://localhost:3000`;
+        this.grafanaAccess = grafanaAccess(args.namespace, MONITORING_RELEASE, args.grafanaHost);
+        this.target = {
+            namespace: args.namespace,
+            // buildMonitoringValues makes its Prometheus select every release's monitors and rules.
+            selectorLabels: {},
+            dashboardLabel: args.dashboardLabel ?? DEFAULT_DASHBOARD_LABEL,
+            grafanaAccess: this.grafanaAccess,
+        };
         this.revision = this.release.status.revision;
         this.registerOutputs({
             namespace: this.namespace,

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
+import { componentType, withFormerType } from "./componentType";
 
 /** Where and how the service's image is built and pushed. */
 export interface ServiceImageArgs {
@@ -114,7 +115,7 @@ export class ServiceImage extends pulumi.ComponentResource {
     readonly repository: string;
 
     constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hello:platform:ServiceImage", name, {}, opts);
+        super(componentType("ServiceImage"), name, {}, withFormerType("ServiceImage", opts));
         this.repository = args.repository;
         this.imageRef = args.prebuilt !== undefined
             ? pulumi.output(args.prebuilt)

@@ -1,18 +1,27 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withFormerType } from "./componentType";
 import { CHART_CHECKSUM_ANNOTATION, chartChecksum, DASHBOARDS_CHART, projectPath, readChartYaml } from "./localChart";
+import { DashboardLabel, DEFAULT_DASHBOARD_LABEL } from "./monitoringStack";
 
 /** A Prometheus rule group, as in a rule file's `groups:` list. */
 export interface RuleGroup {
+    /** Unique among the groups of one PrometheusRule. */
     readonly name: string;
+    /** How often its rules are evaluated. @default Prometheus' evaluation_interval */
     readonly interval?: string;
+    /** Recording (`record`) and alerting (`alert`) rules, as in a rule file. */
     readonly rules: readonly Record<string, unknown>[];
 }
 
 /** A Grafana dashboard model, to be shipped to Grafana's dashboard sidecar. */
 export interface Dashboard {
-    /** Stable id; also names the ConfigMap (`dashboard-<uid>`) and the file the sidecar writes (`<uid>.json`). */
+    /**
+     * Stable id, unique in the Grafana instance (the dashboards of every service share it); also names the ConfigMap
+     * (`dashboard-<uid>`, unique in its namespace) and the file the sidecar writes (`<uid>.json`).
+     */
     readonly uid: string;
+    /** The dashboard's title. */
     readonly title: string;
     /** The dashboard JSON model. */
     readonly json: object;
@@ -24,19 +33,27 @@ export interface ServiceMonitoringArgs {
     readonly namespace: pulumi.Input<string>;
     /** Alerting and recording rules, evaluated by the Prometheus that scrapes the service. */
     readonly ruleGroups: readonly RuleGroup[];
+    /** The service's dashboards. */
     readonly dashboards: readonly Dashboard[];
     /** Grafana folder of the dashboards, named for the service. */
     readonly folder: string;
     /**
-     * The monitoring stack that installs the Prometheus Operator CRDs: the PrometheusRule waits for it (it cannot be
+     * What installs the Prometheus Operator CRDs (a `MonitoringStack`): the PrometheusRule waits for it (it cannot be
      * created before its CRD). The dashboards do not: Grafana's sidecar reads their ConfigMaps whenever it starts.
+     * @default none: the CRDs exist already (a kube-prometheus-stack the cluster runs)
      */
-    readonly monitoringStack: pulumi.Resource;
+    readonly monitoringStack?: pulumi.Resource;
     /**
-     * Labels added to the PrometheusRule and the dashboards' ConfigMaps.
+     * Labels added to the PrometheusRule and the dashboards' ConfigMaps: those the Prometheus selects rules by
+     * (`MonitoringTarget.selectorLabels`, e.g. `{ release: "kube-prometheus-stack" }`).
      * @default {}
      */
     readonly labels?: Readonly<Record<string, string>>;
+    /**
+     * The label Grafana's sidecar loads dashboard ConfigMaps by (`MonitoringTarget.dashboardLabel`).
+     * @default `grafana_dashboard: "1"`
+     */
+    readonly dashboardLabel?: DashboardLabel;
     /**
      * Seconds the dashboards' release may take before Helm rolls it back.
      * @default 300
@@ -57,9 +74,12 @@ export function prometheusRuleSpec(groups: readonly RuleGroup[]) {
 export function dashboardValues(dashboards: readonly Dashboard[], folder: string, opts: {
     readonly labels?: Readonly<Record<string, string>>;
     readonly chartChecksum?: string;
+    readonly dashboardLabel?: DashboardLabel;
 } = {}) {
+    const sidecar = opts.dashboardLabel ?? DEFAULT_DASHBOARD_LABEL;
     return {
         folder,
+        sidecarLabel: { name: sidecar.name, value: sidecar.value },
         labels: { ...opts.labels },
         annotations: opts.chartChecksum ? { [CHART_CHECKSUM_ANNOTATION]: opts.chartChecksum } : {},
         dashboards: Object.fromEntries(dashboards.map((d) => [d.uid, d.json])),
@@ -67,15 +87,18 @@ export function dashboardValues(dashboards: readonly Dashboard[], folder: string
 }
 
 /**
- * Wires a service into kube-prometheus-stack: its alert rules as a PrometheusRule, and its dashboards as ConfigMaps
- * for the Grafana sidecar, installed by the release `<name>-dashboards` of charts/grafana-dashboards.
+ * Wires a service into kube-prometheus-stack: its alert rules as the PrometheusRule `<name>-rules`, and its dashboards
+ * as ConfigMaps for the Grafana sidecar, installed by the release `<name>-dashboards` of charts/grafana-dashboards. Both
+ * are named after the component, so services of different names can share a namespace.
  */
 export class ServiceMonitoring extends pulumi.ComponentResource {
+    /** Name of the PrometheusRule: `<name>-rules`. */
     readonly ruleName: pulumi.Output<string>;
+    /** The Helm release of the dashboards' ConfigMaps: `<name>-dashboards`. */
     readonly dashboardsRelease: k8s.helm.v3.Release;
 
     constructor(name: string, args: ServiceMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hello:platform:ServiceMonitoring", name, {}, opts);
+        super(componentType("ServiceMonitoring"), name, {}, withFormerType("ServiceMonitoring", opts));
         const labels = { "app.kubernetes.io/part-of": name, ...args.labels };
 
         const rule = new k8s.apiextensions.CustomResource(`${name}-rules`, {
@@ -91,7 +114,7 @@ export class ServiceMonitoring extends pulumi.ComponentResource {
                 annotations: { "pulumi.com/deletionPropagationPolicy": "background" },
             },
             spec: prometheusRuleSpec(args.ruleGroups),
-        }, { parent: this, dependsOn: [args.monitoringStack] });
+        }, { parent: this, dependsOn: args.monitoringStack ? [args.monitoringStack] : [] });
 
         this.dashboardsRelease = new k8s.helm.v3.Release(`${name}-dashboards`, {
             name: `${name}-dashboards`,
@@ -99,7 +122,7 @@ export class ServiceMonitoring extends pulumi.ComponentResource {
             version: readChartYaml(projectPath(DASHBOARDS_CHART)).version,
             namespace: args.namespace,
             values: dashboardValues(args.dashboards, args.folder, {
-                labels, chartChecksum: chartChecksum(projectPath(DASHBOARDS_CHART)),
+                labels, chartChecksum: chartChecksum(projectPath(DASHBOARDS_CHART)), dashboardLabel: args.dashboardLabel,
             }),
             // A dashboard's nulls (a threshold's base step) reach Grafana as they are.
             allowNullValues: true,

@@ -31,7 +31,7 @@ export const APPROVED_LOCAL_CHARTS: readonly LocalChart[] = [
     // The service's chart (components/serviceRelease.ts); its version changes with its values (Chart.yaml).
     { name: "go-service", path: "./charts/go-service", version: "0.1.0" },
     // The service's dashboards for Grafana's sidecar (components/serviceMonitoring.ts).
-    { name: "grafana-dashboards", path: "./charts/grafana-dashboards", version: "0.1.0" },
+    { name: "grafana-dashboards", path: "./charts/grafana-dashboards", version: "0.2.0" },
 ];
 
 /** What a release's `chart`/`repositoryOpts` point at. */

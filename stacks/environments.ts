@@ -31,6 +31,9 @@ export const BASE_DEFAULTS: Defaults = {
     // Both releases: kube-prometheus-stack's first install pulls about ten images.
     helmTimeout: 600,
     monitoringNamespace: "monitoring",
+    // kube-prometheus-stack's own default (grafana.sidecar.dashboards).
+    grafanaDashboardLabel: "grafana_dashboard",
+    grafanaDashboardLabelValue: "1",
     alertmanager: true,
     controlPlaneMonitoring: true,
     defaultDashboards: true,

@@ -135,7 +135,7 @@ export function loadSettings(raw: RawStackConfig): LoadedSettings {
     let warnings: SettingIssue[] = [];
     if (candidate) {
         const settings = { ...candidate, ...Object.fromEntries([...opaque].map((k) => [k, OPAQUE])) } as unknown as StackSettings;
-        const rules = checkRules(settings, key);
+        const rules = checkRules(settings, key, new Set(Object.keys(given) as SettingKey[]));
         const reported = new Set(issues.map((i) => i.key));
         issues.push(...rules.errors.filter((i) => !reported.has(i.key)));
         warnings = [...namespaces.warnings, ...rules.warnings];

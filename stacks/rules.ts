@@ -3,7 +3,17 @@
  * `load.ts` reports them together with the per-key problems.
  */
 import type { SettingIssue } from "./issues";
-import type { SettingKey, StackSettings } from "./settings";
+import { SETTINGS, SettingKey, StackSettings } from "./settings";
+
+/**
+ * Keys that configure the kube-prometheus-stack a stack installs. A stack that joins an existing one
+ * (`existingMonitoringRelease`) installs none, so none of them would take effect there.
+ */
+export const INSTALLED_MONITORING_KEYS = [
+    "monitoringChartRepository", "alertmanager", "controlPlaneMonitoring", "defaultDashboards", "nodeExporter",
+    "prometheusRetention", "prometheusStorage", "prometheusStorageSize", "storageClass", "prometheusCpuRequest",
+    "prometheusMemoryRequest", "prometheusMemoryLimit", "grafanaAdminPassword", "alertWebhookUrl",
+] as const satisfies readonly SettingKey[];
 
 /** Tags that move: a deployment that names one cannot say what it runs. */
 export const FLOATING_TAGS = ["latest", "stable", "edge", "nightly", "main", "master", "head", "current"];
@@ -31,11 +41,27 @@ export interface RuleResult {
     readonly warnings: SettingIssue[];
 }
 
-/** Applies every cross-key and per-environment rule. `key` turns a setting into its full config key. */
-export function checkRules(s: StackSettings, key: (k: SettingKey) => string): RuleResult {
+/**
+ * Applies every cross-key and per-environment rule. `key` turns a setting into its full config key; `given` holds the
+ * keys the stack sets itself (not from its environment's defaults).
+ */
+export function checkRules(s: StackSettings, key: (k: SettingKey) => string, given: ReadonlySet<SettingKey> = new Set()): RuleResult {
     const errors: SettingIssue[] = [];
     const warnings: SettingIssue[] = [];
     const prod = s.environment === "prod";
+    // Joining an existing kube-prometheus-stack: its Prometheus, Alertmanager and Grafana are its own team's.
+    const joined = s.existingMonitoringRelease;
+    const installs = joined === undefined;
+
+    if (!installs) {
+        for (const k of INSTALLED_MONITORING_KEYS.filter((k) => given.has(k))) {
+            errors.push({
+                key: key(k), value: s[k], secret: SETTINGS[k].secret,
+                message: `configures the kube-prometheus-stack a stack installs; this stack joins the existing release ` +
+                    `${joined} in namespace ${s.monitoringNamespace} (existingMonitoringRelease) and installs none: remove it`,
+            });
+        }
+    }
 
     if (FLOATING_TAGS.includes(s.imageTag.toLowerCase())) {
         errors.push({
@@ -69,14 +95,14 @@ export function checkRules(s: StackSettings, key: (k: SettingKey) => string): Ru
             message: `must not exceed cpuLimit (${s.cpuLimit})`,
         });
     }
-    if (memoryBytes(s.prometheusMemoryRequest) > memoryBytes(s.prometheusMemoryLimit)) {
+    if (installs && memoryBytes(s.prometheusMemoryRequest) > memoryBytes(s.prometheusMemoryLimit)) {
         errors.push({
             key: key("prometheusMemoryRequest"), value: s.prometheusMemoryRequest,
             message: `must not exceed prometheusMemoryLimit (${s.prometheusMemoryLimit})`,
         });
     }
 
-    if (s.environment !== "dev" && s.monitoringChartRepository?.startsWith("http://")) {
+    if (installs && s.environment !== "dev" && s.monitoringChartRepository?.startsWith("http://")) {
         errors.push({
             key: key("monitoringChartRepository"), value: s.monitoringChartRepository,
             message: `a chart fetched over plain HTTP can be altered on the way into ${s.environment}; use https:// or oci://`,
@@ -96,7 +122,7 @@ export function checkRules(s: StackSettings, key: (k: SettingKey) => string): Ru
                 message: "prod needs the autoscaler to keep at least 2 replicas",
             });
         }
-        if (!s.prometheusStorage) {
+        if (installs && !s.prometheusStorage) {
             errors.push({
                 key: key("prometheusStorage"), value: s.prometheusStorage,
                 message: "prod needs persistent Prometheus storage (true), or a restart loses its history",
@@ -108,7 +134,7 @@ export function checkRules(s: StackSettings, key: (k: SettingKey) => string): Ru
                 message: "prod needs a registry its cluster can pull from, not a local one (localhost, 127.0.0.1, *.local, kind-registry)",
             });
         }
-        if (!s.alertmanager) {
+        if (installs && !s.alertmanager) {
             errors.push({
                 key: key("alertmanager"), value: s.alertmanager,
                 message: "prod needs Alertmanager (true): without it no alert reaches anyone",
@@ -122,14 +148,14 @@ export function checkRules(s: StackSettings, key: (k: SettingKey) => string): Ru
         }
     }
 
-    if (s.alertmanager && s.alertWebhookUrl === undefined && s.environment !== "dev") {
+    if (installs && s.alertmanager && s.alertWebhookUrl === undefined && s.environment !== "dev") {
         warnings.push({
             key: key("alertWebhookUrl"),
             message: `not set: Alertmanager in ${s.environment} has no receiver, so alerts reach no one. ` +
                 `Set it with: pulumi config set --secret ${key("alertWebhookUrl")} <url>`,
         });
     }
-    if (s.alertWebhookUrl !== undefined && !s.alertmanager) {
+    if (installs && s.alertWebhookUrl !== undefined && !s.alertmanager) {
         warnings.push({
             key: key("alertWebhookUrl"), secret: true, value: s.alertWebhookUrl,
             message: "is ignored: Alertmanager is off in this stack (alertmanager: false)",

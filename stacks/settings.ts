@@ -63,6 +63,19 @@ const mirroredImage = z.string().regex(IMAGE_BY_DIGEST, {
 const chartRepository = z.string().regex(/^(https?|oci):\/\/[a-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, {
     error: "must be a Helm repository URL (https://charts.example.com/prometheus-community) or an OCI registry path (oci://registry.example.com/charts)",
 });
+/** A Helm release name (Helm's own rule: a DNS subdomain of at most 53 characters). */
+const releaseName = z.string().regex(/^(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    error: "must be a Helm release name such as kube-prometheus-stack: lowercase letters, digits, '-' and '.', at most 53 characters",
+});
+/** A Kubernetes label key: a name of at most 63 characters, optionally after a DNS prefix and '/'. */
+const labelKey = z.string().regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
+        error: "must be a Kubernetes label key such as grafana_dashboard or example.com/dashboard",
+    });
+/** A Kubernetes label value: at most 63 characters, empty allowed. */
+const labelValue = z.string().regex(/^(?=.{0,63}$)([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, {
+    error: "must be a Kubernetes label value such as 1 or true: letters, digits, '-', '_' and '.', at most 63 characters",
+});
 // The objectives the SLO alerts can page on (monitoring/slo.ts), written in percent.
 const objectivePercent = (() => {
     const min = Math.ceil(MIN_OBJECTIVE * 10000) / 100;
@@ -137,7 +150,16 @@ export const SETTINGS = {
         "Seconds an install or upgrade of either Helm release (the service, kube-prometheus-stack) may take before it is rolled back."),
 
     // Monitoring.
-    monitoringNamespace: setting("string", dnsLabel, "Namespace of kube-prometheus-stack."),
+    monitoringNamespace: setting("string", dnsLabel,
+        "Namespace of kube-prometheus-stack: the one the stack installs, or the existing one it joins (existingMonitoringRelease)."),
+    existingMonitoringRelease: setting("string", releaseName,
+        "Helm release of a kube-prometheus-stack the cluster already runs in monitoringNamespace, to join instead of " +
+        "installing one: the service's ServiceMonitor and rules are labelled release: <it>, which that Prometheus selects " +
+        "by. Unset: the stack installs its own."),
+    grafanaDashboardLabel: setting("string", labelKey,
+        "Label Grafana's sidecar loads dashboard ConfigMaps by (kube-prometheus-stack's grafana.sidecar.dashboards.label)."),
+    grafanaDashboardLabelValue: setting("string", labelValue,
+        "Value of that label (grafana.sidecar.dashboards.labelValue)."),
     monitoringChartRepository: setting("string", chartRepository,
         "Mirror of kube-prometheus-stack's chart: a Helm repository (http(s)://...) or an OCI registry path (oci://...) " +
         "holding the same chart at the pinned version. Unset: the chart's own repository."),
@@ -188,7 +210,7 @@ const shape = Object.fromEntries(SETTING_KEYS.map((k) => [k, SETTINGS[k].schema]
 /** Keys that may stay unset once defaults are applied. */
 const OPTIONAL_KEYS = [
     "registryUsername", "registryPassword", "prebuiltImage", "builderImage", "runtimeImage", "cpuLimit",
-    "ingressHost", "storageClass", "monitoringChartRepository", "grafanaHost", "grafanaAdminPassword",
+    "ingressHost", "storageClass", "monitoringChartRepository", "existingMonitoringRelease", "grafanaHost", "grafanaAdminPassword",
     "alertWebhookUrl", "runbookBaseUrl",
 ] as const satisfies readonly SettingKey[];
 type OptionalKey = (typeof OPTIONAL_KEYS)[number];

@@ -7,51 +7,14 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { CapturedResource, configuredStack, ProgramRun, ROOT, runProgram } from "../scripts/lib/program";
+import { configuredStack, ProgramRun, ROOT, runProgram } from "../scripts/lib/program";
 import { loadSettings } from "../stacks/load";
 import { readStackFile } from "../stacks/stackFile";
 import { POLICIES } from "../policy/policies";
-import { packConfig, runPolicy, UNKNOWN } from "../policy/testing";
+import { packConfig, UNKNOWN } from "../policy/testing";
+import { findings, toWire } from "./support/policy";
 
 const STACKS = ["dev", "staging", "prod"] as const;
-
-/** Mocks capture an unknown input as `{__pulumiUnknown: true}`; the engine hands the analyzer its unknown marker. */
-function toWire(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(toWire);
-    if (value && typeof value === "object") {
-        if ((value as { __pulumiUnknown?: unknown }).__pulumiUnknown === true) return UNKNOWN;
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
-    }
-    return value;
-}
-
-interface Findings {
-    /** `<policy>: <type>::<name>: <message>` */
-    readonly violations: string[];
-    /** Validations the engine would skip as "can't run during preview". */
-    readonly skipped: string[];
-    /** `<policy> <type>::<name>` for every policy that applied to a resource. */
-    readonly applied: string[];
-}
-
-/** What the policies of `level` find over the run's custom resources. */
-async function findings(run: ProgramRun, stack: string, level: "mandatory" | "advisory"): Promise<Findings> {
-    const config = packConfig(stack);
-    const violations: string[] = [];
-    const skipped: string[] = [];
-    const applied: string[] = [];
-    const resources = run.resources.filter((r: CapturedResource) => r.custom && !r.type.startsWith("pulumi:providers:"));
-    for (const policy of POLICIES.filter((p) => p.enforcementLevel === level)) {
-        for (const r of resources) {
-            const outcome = await runPolicy(policy, { type: r.type, name: r.name, inputs: toWire(r.inputs), stack }, config);
-            violations.push(...outcome.violations.map((v) => `${policy.name}: ${r.type}::${r.name}: ${v}`));
-            skipped.push(...outcome.unknownDuringPreview.map((v) => `${policy.name}: ${r.type}::${r.name}: ${v}`));
-            const validations = Array.isArray(policy.validateResource) ? policy.validateResource.length : 1;
-            if (outcome.notApplicable.length < validations) applied.push(`${policy.name} ${r.type}::${r.name}`);
-        }
-    }
-    return { violations, skipped, applied };
-}
 
 describe("the policy pack over each stack's resources, captured under mocks", function () {
     const runs = new Map<string, ProgramRun>();

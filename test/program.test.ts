@@ -84,8 +84,8 @@ describe("the program under mocks, for each committed stack", function () {
             it("registers the four components and their resources", function () {
                 const components = run.resources.filter((r) => !r.custom).map((r) => r.type).sort();
                 assert.deepStrictEqual(components, [
-                    "hello:platform:MonitoringStack", "hello:platform:ServiceImage",
-                    "hello:platform:ServiceMonitoring", "hello:platform:ServiceRelease",
+                    "platform:index:MonitoringStack", "platform:index:ServiceImage",
+                    "platform:index:ServiceMonitoring", "platform:index:ServiceRelease",
                 ]);
                 assert.strictEqual(byType(run, "docker:index/image:Image").length, 1);
                 assert.strictEqual(byType(run, RELEASE).length, 3, "the service, kube-prometheus-stack and the dashboards");

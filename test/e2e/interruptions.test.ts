@@ -69,14 +69,17 @@ describe("deploys that survive interruption (e2e, real node)", function () {
         assert.equal(await deploymentImage(), tier.images[current]);
     }
 
-    /** Sets the other image and starts `up`; resolves once Helm is upgrading the service release. */
-    async function startUpgrade(): Promise<Promise<Awaited<ReturnType<E2eStack["up"]>>>> {
+    /**
+     * Sets the other image and starts `up`; resolves once Helm is upgrading the service release, with the `up` still
+     * running (wrapped: an async function returning the promise itself would wait for it).
+     */
+    async function startUpgrade(): Promise<{ readonly up: ReturnType<E2eStack["up"]> }> {
         current = 1 - current;
         await stack.configure({ [key("prebuiltImage")]: tier.images[current] });
         const up = stack.up();
         await waitFor("Helm to be upgrading the service release", async () =>
             (await releaseStatus().catch(() => "")) === "pending-upgrade" ? true : undefined, 120_000, 100);
-        return up;
+        return { up };
     }
 
     before(async function () {
@@ -109,7 +112,7 @@ describe("deploys that survive interruption (e2e, real node)", function () {
     });
 
     it("the engine killed (SIGKILL) while the service release upgrades: recovery, then up converges", async function () {
-        const up = await startUpgrade();
+        const { up } = await startUpgrade();
         const engine = engineProcess(stack, "up");
         assert.ok(engine, "the engine process");
         process.kill(engine, "SIGKILL");
@@ -128,7 +131,7 @@ describe("deploys that survive interruption (e2e, real node)", function () {
     });
 
     it("the engine interrupted (SIGINT, then SIGTERM 7.5 s later, as a cancelled workflow run sends): recovery, then up converges", async function () {
-        const up = await startUpgrade();
+        const { up } = await startUpgrade();
         const engine = engineProcess(stack, "up");
         assert.ok(engine, "the engine process");
         process.kill(engine, "SIGINT");
@@ -147,7 +150,7 @@ describe("deploys that survive interruption (e2e, real node)", function () {
     });
 
     it("the cluster's API unreachable for 20 s in the middle of an up: it fails saying so, and recovery and up converge", async function () {
-        const up = await startUpgrade();
+        const { up } = await startUpgrade();
         await tier.cluster.stopApiServer();
         await new Promise((r) => setTimeout(r, 20_000));
         await tier.cluster.startApiServer();

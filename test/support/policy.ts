@@ -10,7 +10,9 @@ import { KUBE_PROMETHEUS_STACK } from "../../components/monitoringStack";
 import { podSecurityLabels, POD_SECURITY_EXEMPTION } from "../../components/namespace";
 import { buildServiceValues, ServiceSpec } from "../../components/serviceRelease";
 import { BASE_DEFAULTS } from "../../stacks/environments";
-import { PolicyOutcome, TestResource } from "../../policy/testing";
+import { POLICIES } from "../../policy/policies";
+import { packConfig, PolicyOutcome, runPolicy, TestResource, UNKNOWN } from "../../policy/testing";
+import type { CapturedResource, ProgramRun } from "../../scripts/lib/program";
 
 export const RELEASE = "kubernetes:helm.sh/v3:Release";
 export const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -101,4 +103,42 @@ export function chartCopy(edit: (chart: string) => void): string {
 export function assertPasses(outcome: PolicyOutcome, what = "expected no violation"): void {
     assert.deepStrictEqual(outcome.violations, [], what);
     assert.deepStrictEqual(outcome.unknownDuringPreview, [], `${what}: expected the policy to run`);
+}
+
+/** Mocks capture an unknown input as `{__pulumiUnknown: true}`; the engine hands the analyzer its unknown marker. */
+export function toWire(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(toWire);
+    if (value && typeof value === "object") {
+        if ((value as { __pulumiUnknown?: unknown }).__pulumiUnknown === true) return UNKNOWN;
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
+    }
+    return value;
+}
+
+export interface Findings {
+    /** `<policy>: <type>::<name>: <message>` */
+    readonly violations: string[];
+    /** Validations the engine would skip as "can't run during preview". */
+    readonly skipped: string[];
+    /** `<policy> <type>::<name>` for every policy that applied to a resource. */
+    readonly applied: string[];
+}
+
+/** What the policies of `level` find over the run's custom resources. */
+export async function findings(run: ProgramRun, stack: string, level: "mandatory" | "advisory"): Promise<Findings> {
+    const config = packConfig(stack);
+    const violations: string[] = [];
+    const skipped: string[] = [];
+    const applied: string[] = [];
+    const resources = run.resources.filter((r: CapturedResource) => r.custom && !r.type.startsWith("pulumi:providers:"));
+    for (const policy of POLICIES.filter((p) => p.enforcementLevel === level)) {
+        for (const r of resources) {
+            const outcome = await runPolicy(policy, { type: r.type, name: r.name, inputs: toWire(r.inputs), stack }, config);
+            violations.push(...outcome.violations.map((v) => `${policy.name}: ${r.type}::${r.name}: ${v}`));
+            skipped.push(...outcome.unknownDuringPreview.map((v) => `${policy.name}: ${r.type}::${r.name}: ${v}`));
+            const validations = Array.isArray(policy.validateResource) ? policy.validateResource.length : 1;
+            if (outcome.notApplicable.length < validations) applied.push(`${policy.name} ${r.type}::${r.name}`);
+        }
+    }
+    return { violations, skipped, applied };
 }

@@ -1,8 +1,10 @@
 /**
  * A chart mirror on loopback, as an air-gapped site runs one, holding a stand-in of kube-prometheus-stack: the chart
  * of the pinned name and version, with the real Prometheus Operator CRDs in a `crds` subchart (as the real chart
- * ships them, installed by Helm and never upgraded) and a Grafana Service. It runs no workload: the tier proves what
- * the program asks of the chart (version, values, the CRDs its ServiceMonitor and PrometheusRule need), not Grafana.
+ * ships them, installed by Helm and never upgraded), a Grafana Service, and the Prometheus custom resource with the
+ * selectors the real chart gives it. It runs no workload: the tier proves what the program asks of the chart
+ * (version, values, the CRDs its ServiceMonitor and PrometheusRule need) and which monitors and rules that
+ * Prometheus selects, not Grafana or the operator.
  *
  * The stack reaches it through its `monitoringChartRepository` setting, the way a real mirror is configured.
  */
@@ -38,7 +40,33 @@ function writeStandinChart(dir: string, crdFiles: readonly string[]): string {
         description: "Stand-in made by the real-engine tests: the real Prometheus Operator CRDs and a Grafana Service.",
         dependencies: [{ name: "crds", version: "0.0.0", condition: "crds.enabled" }],
     }));
-    write("values.yaml", stringify({ crds: { enabled: true }, grafana: { service: { port: 80 } } }));
+    // The real chart's defaults for what the stand-in renders: its Prometheus selects only its own release's monitors
+    // and rules (release: <release name>) unless the NilUsesHelmValues flags are off, and Grafana's sidecar loads the
+    // ConfigMaps labelled grafana_dashboard: "1" in every namespace.
+    write("values.yaml", stringify({
+        crds: { enabled: true },
+        prometheus: { prometheusSpec: { serviceMonitorSelectorNilUsesHelmValues: true, ruleSelectorNilUsesHelmValues: true } },
+        grafana: {
+            service: { port: 80 },
+            sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
+        },
+    }));
+    // The Prometheus custom resource the real chart renders, with its selectors as the real chart computes them (no
+    // operator runs it here: the tests read its selectors as the operator would).
+    write("templates/prometheus.yaml", [
+        "apiVersion: monitoring.coreos.com/v1",
+        "kind: Prometheus",
+        "metadata:",
+        "  name: {{ .Release.Name }}-prometheus",
+        "spec:",
+        "  serviceMonitorNamespaceSelector: {}",
+        "  ruleNamespaceSelector: {}",
+        "{{- with .Values.prometheus.prometheusSpec }}",
+        "  serviceMonitorSelector: {{ if .serviceMonitorSelectorNilUsesHelmValues }}{matchLabels: {release: {{ $.Release.Name | quote }}}}{{ else }}{}{{ end }}",
+        "  ruleSelector: {{ if .ruleSelectorNilUsesHelmValues }}{matchLabels: {release: {{ $.Release.Name | quote }}}}{{ else }}{}{{ end }}",
+        "{{- end }}",
+        "",
+    ].join("\n"));
     write("templates/grafana-service.yaml", [
         "apiVersion: v1",
         "kind: Service",

@@ -21,6 +21,20 @@ export class Helm {
             { env: this.env, timeoutMs: 300_000 });
     }
 
+    /**
+     * `helm install --wait` of a chart from a repository, the way a platform team installs what it runs (not through
+     * Pulumi), into a namespace it creates.
+     */
+    async install(release: string, chart: string, opts: { readonly repo: string; readonly version: string; readonly namespace: string }): Promise<void> {
+        await this.run(["install", release, chart, "--repo", opts.repo, "--version", opts.version, "--namespace", opts.namespace,
+            "--create-namespace", "--wait", "--timeout", "2m"]);
+    }
+
+    /** The release's values, the chart's defaults included (`helm get values --all`). */
+    async values(release: string, namespace: string): Promise<Record<string, any>> {
+        return JSON.parse(await this.run(["get", "values", release, "--all", "--namespace", namespace, "--output", "json"])) as Record<string, any>;
+    }
+
     async history(release: string, namespace: string): Promise<Revision[]> {
         return JSON.parse(await this.run(["history", release, "--namespace", namespace, "--output", "json"])) as Revision[];
     }

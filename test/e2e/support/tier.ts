@@ -7,13 +7,13 @@
  * Needs Docker (the image builds) and root (the real node): without them a spec file skips on a laptop and fails
  * under CI=true.
  */
-import * as assert from "node:assert/strict";
 import * as path from "node:path";
 
-import { buildServiceImage, DockerCli, ensureEngine, LocalRegistry, startRegistry } from "../../support/docker";
-import { ChartMirror, startChartMirror } from "./chartMirror";
-import { LocalCluster, startRealCluster } from "./cluster";
+import { DockerCli, ensureEngine, LocalRegistry } from "../../support/docker";
+import type { ChartMirror } from "./chartMirror";
+import type { LocalCluster } from "./cluster";
 import { Helm } from "./helm";
+import { pushImage, pushServiceImage, startInfrastructure } from "./infrastructure";
 import { createStack, E2eStack, PROJECT } from "./stack";
 import { ensureToolchain, Toolchain } from "./toolchain";
 
@@ -40,14 +40,6 @@ export interface Tier {
     stop(): Promise<void>;
 }
 
-/** Pushes `tag` and returns `<registry>/<repository>@<digest>`. */
-async function push(docker: DockerCli, tag: string): Promise<string> {
-    const pushed = await docker.ok(["push", tag]);
-    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
-    assert.ok(digest, `docker push printed no digest:\n${pushed}`);
-    return `${tag.slice(0, tag.lastIndexOf(":"))}@${digest}`;
-}
-
 /**
  * Sets the tier up for the spec file (or benchmark) `file`. `ctx` is the spec's, to skip it where Docker or root is
  * missing (except under CI=true); without one (a benchmark) a missing prerequisite throws.
@@ -60,13 +52,9 @@ export async function startTier(ctx: Mocha.Context | undefined, file: string, op
         ctx.skip();
     }
     const tools = await ensureToolchain();
+    const infra = await startInfrastructure(ctx, tools, file);
+    const { cluster, registry, mirror, docker } = infra;
     const helmEnv = { ...process.env, HELM_CACHE_HOME: "/nonexistent-e2e", HELM_CONFIG_HOME: "/nonexistent-e2e" };
-    const [cluster, registry, mirror] = await Promise.all([
-        startRealCluster(ctx, tools, file),
-        startRegistry(),
-        startChartMirror(path.join(tools.bin, "helm"), tools.operatorCrds),
-    ]);
-    const docker = DockerCli.create();
     const stacks: E2eStack[] = [];
     const stop = async () => {
         for (const s of stacks) {
@@ -74,18 +62,11 @@ export async function startTier(ctx: Mocha.Context | undefined, file: string, op
             await s.remove();
         }
         delete process.env.KUBECONFIG;
-        const results = await Promise.allSettled([cluster.stop(), registry.stop(), mirror.stop()]);
-        docker.close();
-        const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-        if (failed.length) throw new Error(failed.map((r) => String(r.reason)).join("\n"));
+        await infra.stop();
     };
     try {
-        await docker.ok(["login", registry.host, "--username", registry.username, "--password-stdin"], { input: registry.password });
         const images: string[] = [];
-        for (const version of opts.imageVersions) {
-            const built = await buildServiceImage(docker, { tag: `${registry.host}/hello:${version}`, version, commit: "e2e" });
-            images.push(await push(docker, built.tag));
-        }
+        for (const version of opts.imageVersions) images.push(await pushServiceImage(infra, "hello", version));
         // The inline program runs in this process: it reads the same kubeconfig the engine's provider does.
         process.env.KUBECONFIG = cluster.kubeconfig;
         const kubectl = (...args: string[]) => cluster.kubectl(args);
@@ -96,7 +77,7 @@ export async function startTier(ctx: Mocha.Context | undefined, file: string, op
             async derivedImage(base, tag, lines) {
                 const name = `${registry.host}/hello:${tag}`;
                 await docker.ok(["build", "--tag", name, "-"], { input: [`FROM ${base}`, ...lines, ""].join("\n") });
-                return push(docker, name);
+                return pushImage(docker, name);
             },
             async programStack(name, config = {}, secrets = {}) {
                 const stack = await createStack(name, { bin: tools.bin, env: { KUBECONFIG: cluster.kubeconfig } });
