@@ -59,6 +59,15 @@ export interface RolloutWatchOptions {
     readonly listEvents?: (namespace: string) => Promise<readonly ClusterEvent[]>;
 }
 
+/** Network errors that mean the API server is away for now (not a missing kubeconfig or permission): their code. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+
+export function unreachable(err: unknown): string | undefined {
+    const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+    const code = [e?.code, e?.cause?.code].find((c): c is string => typeof c === "string" && UNREACHABLE.has(c));
+    return code;
+}
+
 /** Lists a namespace's Warning events through the kubeconfig's `context`. */
 async function clientNodeEvents(context: string): Promise<(namespace: string) => Promise<readonly ClusterEvent[]>> {
     // ESM-only package: loaded when a watch starts, never by tests that do not deploy.
@@ -83,8 +92,28 @@ export function watchRollout(opts: RolloutWatchOptions): { readonly done: Promis
     const done = (async () => {
         try {
             const list = opts.listEvents ?? await clientNodeEvents(opts.context);
+            let unreachableSince: number | undefined;
             while (!finished && Date.now() < deadline) {
-                for (const line of rolloutProblems(await list(opts.namespace), { release: opts.release, since })) {
+                let events: readonly ClusterEvent[];
+                try {
+                    events = await list(opts.namespace);
+                } catch (err) {
+                    const code = unreachable(err);
+                    if (code === undefined) throw err;
+                    // The cluster's API is away (restarting, a network cut): said once, in words, while Helm retries.
+                    if (unreachableSince === undefined && !finished) {
+                        unreachableSince = Date.now();
+                        opts.report(`the cluster's API could not be reached (${code}) while Helm waits for the release: the deploy ` +
+                            "goes on if it comes back in time, else it fails; `npm run recover` then brings the release back");
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, opts.pollMs ?? 2000).unref());
+                    continue;
+                }
+                if (unreachableSince !== undefined && !finished) {
+                    opts.report(`the cluster's API answers again, after ${Math.round((Date.now() - unreachableSince) / 1000)} s`);
+                    unreachableSince = undefined;
+                }
+                for (const line of rolloutProblems(events, { release: opts.release, since })) {
                     if (finished || reported.has(line)) continue;
                     reported.add(line);
                     opts.report(line);
