@@ -7,17 +7,15 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as path from "path";
 import { MonitoringStack } from "./components/monitoringStack";
 import { ServiceImage, sourceRevision } from "./components/serviceImage";
 import { ServiceMonitoring } from "./components/serviceMonitoring";
 import { ServiceRelease } from "./components/serviceRelease";
-import { parseImageRef } from "./components/imageReference";
-import { checkRegistryAccess } from "./components/registryAccess";
 import { DASHBOARD_FOLDER, dashboards } from "./monitoring/dashboards";
 import { ruleGroups } from "./monitoring/ruleGroups";
 import { joinedMonitoringStack, monitoringStackArgs } from "./stacks/monitoring";
+import { deploying, preflight } from "./stacks/preflight";
 import { stackSettings } from "./stacks/pulumiConfig";
 import { sloSettings } from "./stacks/slo";
 import { version } from "./package.json";
@@ -43,20 +41,8 @@ export = async function helloService() {
         ? { server: registryServer, username: settings.registryUsername, password: pulumi.secret(settings.registryPassword) }
         : undefined;
 
-    // Before anything changes: a registry that is down or refuses the stack's credentials fails the update here, naming
-    // it, rather than as a push error after the other releases were upgraded or as pods that cannot pull. Not in a
-    // preview (it changes nothing), nor under Pulumi's mocks (nothing is deployed there).
-    if (!pulumi.runtime.isDryRun() && !(pulumi.runtime.getMonitor() instanceof MockMonitor)) {
-        const prebuilt = settings.prebuiltImage ? parseImageRef(settings.prebuiltImage) : undefined;
-        const repository = prebuilt?.repository ?? `${settings.registry}/${settings.imageName}`;
-        await checkRegistryAccess({
-            server: registryServer,
-            repository: repository.slice(registryServer.length + 1).replace(/:[^/]*$/, ""),
-            digest: prebuilt?.digest,
-            username: settings.registryUsername,
-            password: settings.registryPassword,
-        });
-    }
+    // Before anything changes: a cluster or registry that is away fails the update here, naming it.
+    if (deploying()) await preflight(settings);
 
     const image = new ServiceImage("hello", {
         context: "./app",
