@@ -36,11 +36,12 @@ if (folder !== undefined && !FOLDERS.includes(folder)) {
  */
 const SPECS_OF = {
     components: ["test/components.test.ts", "test/components.monitoring.test.ts", "test/components.image.test.ts",
-        "test/components.join.test.ts", "test/components.registry.test.ts",
+        "test/components.join.test.ts", "test/components.registry.test.ts", "test/components.rollout.test.ts",
+        "test/stacks.preflight.test.ts",
         "test/program.components.test.ts", "test/program.test.ts", "test/program.join.test.ts", "test/program.services.test.ts"],
     stacks: ["test/stacks.test.ts", "test/stacks.formats.test.ts", "test/stacks.rules.test.ts", "test/stacks.files.test.ts",
-        "test/stacks.namespaces.test.ts", "test/stacks.join.test.ts", "test/components.join.test.ts", "test/program.test.ts",
-        "test/program.join.test.ts"],
+        "test/stacks.namespaces.test.ts", "test/stacks.join.test.ts", "test/stacks.preflight.test.ts", "test/components.join.test.ts",
+        "test/program.test.ts", "test/program.join.test.ts"],
     policy: [
         "test/policy.test.ts", "test/policy.edges.test.ts", "test/policy.workloads.test.ts", "test/policy.secrets.test.ts",
         "test/policy.config.test.ts", "test/policy.load.test.ts", "test/policy.pack.test.ts", "test/policy.stacks.test.ts",
