@@ -43,7 +43,10 @@ export interface ControlPlane {
     api(method: string, apiPath: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
     /** Stops the API server (etcd and the rest keep running): the cluster is unreachable until startApiServer(). */
     stopApiServer(): Promise<void>;
-    /** Starts the API server again, on the same address and port; resolves once it is ready. */
+    /**
+     * Starts the API server again, on the same address and port, with the controller manager and scheduler (as a
+     * control-plane node's restart does); resolves once the API is ready.
+     */
     startApiServer(): Promise<void>;
     stop(): Promise<void>;
 }
@@ -119,13 +122,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             "--clusterrole=system:kubelet-api-admin", "--user=kube-apiserver-kubelet-client"]);
     }
 
-    launch("kube-controller-manager", [
-        `--kubeconfig=${admin}`, "--leader-elect=false", "--secure-port=0",
-        `--service-account-private-key-file=${saKey}`, `--root-ca-file=${pki.ca.cert}`,
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        ...(opts.clusterCIDR ? ["--allocate-node-cidrs", `--cluster-cidr=${opts.clusterCIDR}`, "--node-cidr-mask-size=24"] : []),
-    ]);
-    launch("kube-scheduler", [`--kubeconfig=${admin}`, "--leader-elect=false", "--secure-port=0"]);
+    const controllers = () => [
+        launch("kube-controller-manager", [
+            `--kubeconfig=${admin}`, "--leader-elect=false", "--secure-port=0",
+            `--service-account-private-key-file=${saKey}`, `--root-ca-file=${pki.ca.cert}`,
+            `--service-cluster-ip-range=${SERVICE_CIDR}`,
+            ...(opts.clusterCIDR ? ["--allocate-node-cidrs", `--cluster-cidr=${opts.clusterCIDR}`, "--node-cidr-mask-size=24"] : []),
+        ]),
+        launch("kube-scheduler", [`--kubeconfig=${admin}`, "--leader-elect=false", "--secure-port=0"]),
+    ];
+    let running = controllers();
 
     const ca = fs.readFileSync(pki.ca.cert);
     const api = (method: string, apiPath: string, body?: unknown, contentType = "application/json") =>
@@ -160,8 +166,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             await apiserver.stop(10_000);
         },
         async startApiServer() {
+            // As a control-plane node's restart does, the controller manager and scheduler start again with it: left
+            // running, their watches would back off for up to a minute after an outage before they act again.
+            for (const p of running) await p.stop(10_000);
             apiserver = launch("kube-apiserver", apiserverArgs);
             await apiReady();
+            running = controllers();
         },
         async stop() {
             for (const p of [...processes].reverse()) await p.stop(10_000);
