@@ -96,6 +96,7 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
     });
 
     it("after up, the pods are Ready by their own probes and GET / answers through the cluster address, the node port and the load balancer (80 to 8080)", async function () {
+        await underLoad(async () => {
         const running = await pods();
         assert.equal(running.length, 2);
         for (const p of running) {
@@ -121,9 +122,11 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
         const external = svc.status.loadBalancer.ingress[0].ip;
         assert.equal(external, tier.cluster.node.address);
         assert.match(await greeting(`http://${external}/`), /^Hello, World! Counter: \d+/, "the load balancer's address, port 80");
+        });
     });
 
     it("the container runs as the chart says: numeric non-root user, read-only root, no capabilities, its memory limit in force", async function () {
+        await underLoad(async () => {
         const [pod] = await pods();
         const proc = await containerProcess(tier.cluster, NS, pod.name, "go-service");
         const [uid, , , fsUid] = proc.status.Uid.split(/\s+/);
@@ -137,6 +140,7 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
         assert.ok(proc.rootMountOptions.includes("ro"), `the root file system is read-only: ${proc.rootMountOptions.join(",")}`);
         assert.equal(proc.memoryLimitBytes, 96 * 1024 * 1024, "the cgroup enforces the memory limit");
         assert.equal(Number(proc.environment.GOMEMLIMIT), Math.floor(96 * 1024 * 1024 * 0.9), "Go's soft limit below it");
+        });
     });
 
     it("a new image rolls out under load with no failed request, and the old pods drain as the settings say", async function () {
