@@ -97,49 +97,49 @@ describe("what the service promises, inside Kubernetes (e2e, real node)", functi
 
     it("after up, the pods are Ready by their own probes and GET / answers through the cluster address, the node port and the load balancer (80 to 8080)", async function () {
         await underLoad(async () => {
-        const running = await pods();
-        assert.equal(running.length, 2);
-        for (const p of running) {
-            assert.ok(p.ready, `${p.name} Ready`);
-            assert.match(p.ip, /^10\.244\.0\.\d+$/, "an address on the node's bridge");
-            assert.equal(p.restarts, 0);
-            // Pulled by digest from the registry that needs a login, with the stack's pull secret.
-            assert.equal(p.image, tier.images[0]);
-            assert.ok(p.imageID.endsWith(tier.images[0].split("@")[1]), p.imageID);
-        }
-        const anonymous = await fetch(`http://${tier.registry.host}/v2/hello/manifests/${tier.images[0].split("@")[1]}`);
-        assert.equal(anonymous.status, 401, "the registry refuses a pull without the secret");
+            const running = await pods();
+            assert.equal(running.length, 2);
+            for (const p of running) {
+                assert.ok(p.ready, `${p.name} Ready`);
+                assert.match(p.ip, /^10\.244\.0\.\d+$/, "an address on the node's bridge");
+                assert.equal(p.restarts, 0);
+                // Pulled by digest from the registry that needs a login, with the stack's pull secret.
+                assert.equal(p.image, tier.images[0]);
+                assert.ok(p.imageID.endsWith(tier.images[0].split("@")[1]), p.imageID);
+            }
+            const anonymous = await fetch(`http://${tier.registry.host}/v2/hello/manifests/${tier.images[0].split("@")[1]}`);
+            assert.equal(anonymous.status, 401, "the registry refuses a pull without the secret");
 
-        const greeting = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
-        assert.match(await greeting(`http://${await clusterIP()}/`), /^Hello, World! Counter: \d+/);
-        const svc = await tier.json("get", "service", "hello", "--namespace", NS);
-        assert.equal(svc.spec.type, "LoadBalancer");
-        assert.equal(svc.spec.ports[0].port, 80);
-        assert.equal(svc.spec.ports[0].targetPort, "http");
-        assert.match(await greeting(`http://${tier.cluster.node.address}:${svc.spec.ports[0].nodePort}/`), /^Hello, World! Counter: \d+/,
-            "the LoadBalancer's node port, on the node's address");
-        // The cluster's stand-in load balancer (localcluster/loadBalancer.ts) gives it the node's address: port 80 there.
-        const external = svc.status.loadBalancer.ingress[0].ip;
-        assert.equal(external, tier.cluster.node.address);
-        assert.match(await greeting(`http://${external}/`), /^Hello, World! Counter: \d+/, "the load balancer's address, port 80");
+            const greeting = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+            assert.match(await greeting(`http://${await clusterIP()}/`), /^Hello, World! Counter: \d+/);
+            const svc = await tier.json("get", "service", "hello", "--namespace", NS);
+            assert.equal(svc.spec.type, "LoadBalancer");
+            assert.equal(svc.spec.ports[0].port, 80);
+            assert.equal(svc.spec.ports[0].targetPort, "http");
+            assert.match(await greeting(`http://${tier.cluster.node.address}:${svc.spec.ports[0].nodePort}/`), /^Hello, World! Counter: \d+/,
+                "the LoadBalancer's node port, on the node's address");
+            // The cluster's stand-in load balancer (localcluster/loadBalancer.ts) gives it the node's address: port 80 there.
+            const external = svc.status.loadBalancer.ingress[0].ip;
+            assert.equal(external, tier.cluster.node.address);
+            assert.match(await greeting(`http://${external}/`), /^Hello, World! Counter: \d+/, "the load balancer's address, port 80");
         });
     });
 
     it("the container runs as the chart says: numeric non-root user, read-only root, no capabilities, its memory limit in force", async function () {
         await underLoad(async () => {
-        const [pod] = await pods();
-        const proc = await containerProcess(tier.cluster, NS, pod.name, "go-service");
-        const [uid, , , fsUid] = proc.status.Uid.split(/\s+/);
-        assert.equal(uid, "65532");
-        assert.equal(fsUid, "65532");
-        assert.equal(proc.status.Gid.split(/\s+/)[0], "65532");
-        assert.equal(proc.status.CapEff, "0000000000000000", "no effective capabilities");
-        assert.equal(proc.status.CapBnd, "0000000000000000", "none to gain either");
-        assert.equal(proc.status.NoNewPrivs, "1");
-        assert.equal(proc.status.Seccomp, "2", "a seccomp filter (RuntimeDefault)");
-        assert.ok(proc.rootMountOptions.includes("ro"), `the root file system is read-only: ${proc.rootMountOptions.join(",")}`);
-        assert.equal(proc.memoryLimitBytes, 96 * 1024 * 1024, "the cgroup enforces the memory limit");
-        assert.equal(Number(proc.environment.GOMEMLIMIT), Math.floor(96 * 1024 * 1024 * 0.9), "Go's soft limit below it");
+            const [pod] = await pods();
+            const proc = await containerProcess(tier.cluster, NS, pod.name, "go-service");
+            const [uid, , , fsUid] = proc.status.Uid.split(/\s+/);
+            assert.equal(uid, "65532");
+            assert.equal(fsUid, "65532");
+            assert.equal(proc.status.Gid.split(/\s+/)[0], "65532");
+            assert.equal(proc.status.CapEff, "0000000000000000", "no effective capabilities");
+            assert.equal(proc.status.CapBnd, "0000000000000000", "none to gain either");
+            assert.equal(proc.status.NoNewPrivs, "1");
+            assert.equal(proc.status.Seccomp, "2", "a seccomp filter (RuntimeDefault)");
+            assert.ok(proc.rootMountOptions.includes("ro"), `the root file system is read-only: ${proc.rootMountOptions.join(",")}`);
+            assert.equal(proc.memoryLimitBytes, 96 * 1024 * 1024, "the cgroup enforces the memory limit");
+            assert.equal(Number(proc.environment.GOMEMLIMIT), Math.floor(96 * 1024 * 1024 * 0.9), "Go's soft limit below it");
         });
     });
 
