@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { MONITORING_RELEASE } from "../../components/monitoringStack";
-import { GRAFANA_SERVICE } from "./support/chartMirror";
+import { GRAFANA_SERVICE } from "../../scripts/lib/chartMirror";
 import { Load, startLoad } from "./support/load";
 import { changes, diffOf, E2eStack, explain, ok } from "./support/stack";
 import { key, startTier, Tier } from "./support/tier";

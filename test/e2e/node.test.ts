@@ -18,7 +18,7 @@ import { run } from "../../scripts/lib/process";
 import { repoRoot } from "../support/docker";
 import { requireRoot, startRealCluster } from "./support/cluster";
 import { runTestPod } from "./support/testPod";
-import { ensureToolchain, Toolchain } from "./support/toolchain";
+import { ensureToolchain, Toolchain } from "../../scripts/lib/toolchain";
 
 const CHILD = path.join(__dirname, "support", "clusterChild.ts");
 

@@ -24,7 +24,7 @@ import { POLICIES } from "../../policy/policies";
 import { packConfig, runPolicy, UNKNOWN } from "../../policy/testing";
 import { LocalCluster, startKwokCluster } from "./support/cluster";
 import { changes, createComponentStack, diffOf, E2eStack, ok } from "./support/stack";
-import { ensureToolchain, Toolchain } from "./support/toolchain";
+import { ensureToolchain, Toolchain } from "../../scripts/lib/toolchain";
 
 const REPOSITORY = "registry.e2e.invalid/hello"; // simulated nodes pull nothing
 const digest = (c: string) => `sha256:${c.repeat(64)}`;

@@ -19,7 +19,7 @@ import { run } from "../../scripts/lib/process";
 import type { LocalCluster } from "./support/cluster";
 import { Infrastructure, pushServiceImage, startInfrastructure } from "./support/infrastructure";
 import { changes, createStack, E2eStack, ok, PROJECT, projectProgram } from "./support/stack";
-import { ensureToolchain, Toolchain } from "./support/toolchain";
+import { ensureToolchain, Toolchain } from "../../scripts/lib/toolchain";
 
 /** The last commit of main before the rename: its program and charts are what the deployed stacks run. */
 const BEFORE_RENAME = "ccba1a642241bb67d5a0a8b02dd73eed21d7ccee";

@@ -30,7 +30,7 @@ import type { LocalCluster } from "./support/cluster";
 import { Helm } from "./support/helm";
 import { Infrastructure, pushServiceImage, startInfrastructure } from "./support/infrastructure";
 import { createStack, E2eStack, ok, PROJECT } from "./support/stack";
-import { ensureToolchain, Toolchain } from "./support/toolchain";
+import { ensureToolchain, Toolchain } from "../../scripts/lib/toolchain";
 import servicesProgram = require("./services");
 
 const key = (name: string) => `${PROJECT}:${name}`;

@@ -6,7 +6,7 @@
 import * as path from "node:path";
 
 import { LocalCluster, startCluster } from "../../../localcluster";
-import { Toolchain } from "./toolchain";
+import { Toolchain } from "../../../scripts/lib/toolchain";
 
 export type { LocalCluster } from "../../../localcluster";
 export { KWOK_CAPACITY, NODE_NETWORK } from "../../../localcluster";

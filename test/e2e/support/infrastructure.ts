@@ -8,9 +8,9 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 
 import { buildServiceImage, DockerCli, LocalRegistry, startRegistry } from "../../support/docker";
-import { ChartMirror, startChartMirror } from "./chartMirror";
+import { ChartMirror, startChartMirror } from "../../../scripts/lib/chartMirror";
 import { LocalCluster, startRealCluster } from "./cluster";
-import type { Toolchain } from "./toolchain";
+import type { Toolchain } from "../../../scripts/lib/toolchain";
 
 export interface Infrastructure {
     readonly cluster: LocalCluster;

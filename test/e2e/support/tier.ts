@@ -10,12 +10,12 @@
 import * as path from "node:path";
 
 import { DockerCli, ensureEngine, LocalRegistry } from "../../support/docker";
-import type { ChartMirror } from "./chartMirror";
+import type { ChartMirror } from "../../../scripts/lib/chartMirror";
 import type { LocalCluster } from "./cluster";
 import { Helm } from "./helm";
 import { pushImage, pushServiceImage, startInfrastructure } from "./infrastructure";
 import { createStack, E2eStack, PROJECT } from "./stack";
-import { ensureToolchain, Toolchain } from "./toolchain";
+import { ensureToolchain, Toolchain } from "../../../scripts/lib/toolchain";
 
 export const key = (name: string) => `${PROJECT}:${name}`;
 

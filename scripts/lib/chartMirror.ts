@@ -6,7 +6,9 @@
  * (version, values, the CRDs its ServiceMonitor and PrometheusRule need) and which monitors and rules that
  * Prometheus selects, not Grafana or the operator.
  *
- * The stack reaches it through its `monitoringChartRepository` setting, the way a real mirror is configured.
+ * The stack reaches it through its `monitoringChartRepository` setting, the way a real mirror is configured: the
+ * real-engine tier and `npm run bench:deploy` on a free port, `npm run dev` on a fixed one (a setting that stays the
+ * same from run to run, so that a second run changes nothing).
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -14,8 +16,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 
-import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../../../components/monitoringStack";
-import { runOk } from "../../../scripts/lib/process";
+import { KUBE_PROMETHEUS_STACK, MONITORING_RELEASE } from "../../components/monitoringStack";
+import { runOk } from "./process";
 
 export interface ChartMirror {
     /** The repository URL, for `monitoringChartRepository`. */
@@ -37,7 +39,7 @@ function writeStandinChart(dir: string, crdFiles: readonly string[]): string {
         name: KUBE_PROMETHEUS_STACK.chart,
         version: KUBE_PROMETHEUS_STACK.version,
         appVersion: "v0.93.0",
-        description: "Stand-in made by the real-engine tests: the real Prometheus Operator CRDs and a Grafana Service.",
+        description: "Stand-in made by this project (scripts/lib/chartMirror.ts): the real Prometheus Operator CRDs and a Grafana Service.",
         dependencies: [{ name: "crds", version: "0.0.0", condition: "crds.enabled" }],
     }));
     // The real chart's defaults for what the stand-in renders: its Prometheus selects only its own release's monitors
@@ -84,10 +86,10 @@ function writeStandinChart(dir: string, crdFiles: readonly string[]): string {
 }
 
 /**
- * Packages the stand-in with helm, indexes it and serves the folder over HTTP on loopback. `crdDir` holds the
- * operator's CRD manifests (scripts/tools.sh e2e puts them in .tools/share/prometheus-operator-crds).
+ * Packages the stand-in with helm, indexes it and serves the folder over HTTP on loopback, on `port` (@default a free
+ * one). `crdDir` holds the operator's CRD manifests (scripts/tools.sh e2e puts them in .tools/share/prometheus-operator-crds).
  */
-export async function startChartMirror(helm: string, crdDir: string): Promise<ChartMirror> {
+export async function startChartMirror(helm: string, crdDir: string, port = 0): Promise<ChartMirror> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-e2e-charts-"));
     const repo = path.join(dir, "repo");
     fs.mkdirSync(repo);
@@ -107,7 +109,13 @@ export async function startChartMirror(helm: string, crdDir: string): Promise<Ch
         res.writeHead(200, { "content-type": file.endsWith(".yaml") ? "text/yaml" : "application/gzip" });
         fs.createReadStream(file).pipe(res);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", (e) => {
+            fs.rmSync(dir, { recursive: true, force: true });
+            reject(e);
+        });
+        server.listen(port, "127.0.0.1", resolve);
+    });
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     await runOk(helm, ["repo", "index", repo, "--url", url]);
     return {

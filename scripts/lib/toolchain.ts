@@ -1,13 +1,13 @@
 /**
- * The real-engine tier's toolchain: built from the Go module proxy by `scripts/tools.sh e2e` into the per-machine
- * cache (the first run takes about half an hour on two cores; it prints a line per tool while it builds), linked into
+ * The pinned toolchain of the real-engine tier, `npm run bench:deploy` and `npm run dev` on its Automation API path:
+ * built from the Go module proxy by `scripts/tools.sh e2e` into the per-machine cache (the first run takes about half an hour on two cores; it prints a line per tool while it builds), linked into
  * the clone's .tools/.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { repoRoot } from "../../support/docker";
+import { repoRoot } from "./images";
 
 export interface Toolchain {
     /** Holds pulumi, pulumi-resource-kubernetes, etcd, kube-* (kubelet and kube-proxy too), kubectl, kwok, helm and prometheus3. */
