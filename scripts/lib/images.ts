@@ -359,6 +359,8 @@ export async function buildAndPush(cli: DockerCli, builder: string, opts: {
     readonly context: string;
     readonly name: string;
     readonly buildArgs: Readonly<Record<string, string>>;
+    /** @default the machine's */
+    readonly platform?: string;
 }): Promise<string> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-build-meta-"));
     try {
@@ -368,6 +370,7 @@ export async function buildAndPush(cli: DockerCli, builder: string, opts: {
             "buildx", "build", "--builder", builder, "--no-cache", "--provenance=false", "--sbom=false",
             "--progress=plain", "--metadata-file", metadata,
             "--output", `type=image,name=${opts.name},push=true`,
+            ...(opts.platform ? ["--platform", opts.platform] : []),
             ...Object.entries(opts.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
             "-f", path.join(opts.context, "Dockerfile"), opts.context,
         ], { timeoutMs: 900_000 });

@@ -1,19 +1,13 @@
 /**
  * The project's own program (index.ts) on a real Pulumi engine, driven through the Automation API the way Pulumi's
- * own integration tests drive programs: an inline program (the Node.js language host is not served by the Go module
- * proxy, so the SDK serves the program from this process), a local file backend and the stack's files in a
- * temporary folder, and the engine and the Kubernetes provider from the pinned toolchain.
- *
- * The temporary folder is a project folder: the project's Pulumi.yaml without its entry point (so the engine applies
- * its config declarations) and a link to charts/ (the service release names its chart relative to the project, as in
- * every checkout).
+ * own integration tests drive programs: an inline program (scripts/lib/inlineProject.ts), a local file backend and the
+ * stack's files in a temporary folder, and the engine and the Kubernetes provider from the pinned toolchain.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parse, stringify } from "yaml";
 import {
     ConfigMap, EngineEvent, LocalWorkspace, PreviewResult, PulumiCommand, Stack, UpResult,
 } from "@pulumi/pulumi/automation";
@@ -21,7 +15,7 @@ import {
 import * as k8s from "@pulumi/kubernetes";
 import { loadSettings } from "../../../stacks/load";
 import type { StackSettings } from "../../../stacks/settings";
-import { repoRoot } from "../../support/docker";
+import { engineEnv, projectProgram, writeInlineProject } from "../../../scripts/lib/inlineProject";
 import { runOk } from "../../../scripts/lib/process";
 import type { LocalCluster } from "./cluster";
 
@@ -82,8 +76,7 @@ async function capture<R>(op: (hooks: { onOutput(s: string): void; onEvent(e: En
     }
 }
 
-/** The project's program: index.ts, as the Pulumi CLI runs it. */
-export const projectProgram = async () => (require(path.join(repoRoot, "index")) as () => Promise<Record<string, unknown>>)();
+export { projectProgram };
 
 /**
  * A stack named `name` of this project, whose program is index.ts unless `program` says otherwise. `env` is the
@@ -96,13 +89,8 @@ export async function createStack(name: string, opts: {
 }): Promise<E2eStack> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "hello-e2e-stack-"));
     const workDir = path.join(root, "project");
-    fs.mkdirSync(workDir);
-    // The project file as it is, but for `main`: the program is inline, so no entry point file is read.
-    const project = parse(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
-    delete project.main;
-    fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), stringify(project));
-    fs.symlinkSync(path.join(repoRoot, "charts"), path.join(workDir, "charts"));
-    for (const dir of ["state", "home", "helm/cache", "helm/config", "helm/data"]) fs.mkdirSync(path.join(root, dir), { recursive: true });
+    writeInlineProject(workDir);
+    fs.mkdirSync(path.join(root, "state"));
 
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(opts.bin), skipVersionCheck: true });
     const program = opts.program ?? projectProgram;
@@ -111,15 +99,7 @@ export async function createStack(name: string, opts: {
         pulumiCommand,
         secretsProvider: "passphrase",
         envVars: {
-            PATH: `${opts.bin}:${process.env.PATH}`,
-            PULUMI_HOME: path.join(root, "home"),
-            PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            HELM_CACHE_HOME: path.join(root, "helm/cache"),
-            HELM_CONFIG_HOME: path.join(root, "helm/config"),
-            HELM_DATA_HOME: path.join(root, "helm/data"),
+            ...engineEnv({ bin: opts.bin, home: root, backend: path.join(root, "state"), passphrase: "e2e-passphrase" }),
             ...opts.env,
         },
     });
