@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # The dev stack on your machine: `npm run dev` (up) and `npm run dev:down` (down).
 #
-#   up      checks the prerequisites (building the pinned kind and kubectl where missing), creates the kind cluster
-#           "hello" with a registry on localhost:5001 if there is none, selects (or creates) the `dev` stack in a
-#           local file backend and runs `pulumi up --refresh`.
-#           Extra arguments go to `pulumi up`, e.g. `npm run dev -- --yes`.
-#   down    destroys the dev stack, deletes the cluster and the registry.
+#   up [--yes] [--cluster kind|local]
+#           checks Pulumi.dev.yaml as `npm run check-config` does, picks the cluster (kind where kind, Docker and kind's
+#           node image are there; else, on Linux as root, the project's own local cluster with a real node, kept running
+#           in the background) and the engine (the Pulumi CLI where it has its Node.js language host; else the
+#           Automation API with the pinned CLI), says which and why, brings the cluster up and updates the dev stack
+#           with refresh. It ends with how to reach the service and Grafana. --yes: ask nothing.
+#   down    destroys the dev stack, removes the cluster, the registry and everything they left.
 #   config DIR
-#           only writes the kind and registry configuration `up` uses into DIR (for review and the tests).
+#           only writes the kind and registry configuration the kind path uses into DIR (for review and the tests).
+#   node-image | kind-up | kind-down | kind-exists
+#           the kind path's steps, run by scripts/dev/main.ts.
+#
+# Everything but the kind path's steps is in scripts/dev/ (TypeScript); this script makes sure it can run (npm
+# dependencies, Node.js 22).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,35 +26,7 @@ registry_port=5001
 node_image=${KIND_NODE_IMAGE:-kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f}
 registry_image=registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373
 
-# The local file backend lives in the repository (ignored by git), not in your global Pulumi login.
-export PULUMI_BACKEND_URL="file://$root/.pulumi"
-# The dev stack holds no secret of value (Grafana's password is generated); an empty passphrase is enough.
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
-
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-
-# Reports every missing prerequisite at once, with where to get it. kind and kubectl are not prerequisites: a missing
-# one is built at the project's pinned version into the tool cache (scripts/tools.sh dev), which needs Go.
-check_prerequisites() {
-  local missing=()
-  command -v docker >/dev/null 2>&1 ||
-    missing+=("docker: not found. Install Docker Engine or Docker Desktop: https://docs.docker.com/engine/install/")
-  if command -v docker >/dev/null 2>&1 && ! docker info >/dev/null 2>&1; then
-    missing+=("docker: installed, but the daemon does not answer (docker info failed). Start Docker, or add yourself to the docker group.")
-  fi
-  if ! command -v kind >/dev/null 2>&1 || ! command -v kubectl >/dev/null 2>&1; then
-    command -v go >/dev/null 2>&1 ||
-      missing+=("go: not found, and kind or kubectl is missing: install Go 1.26 (https://go.dev/dl/) and npm run dev builds the pinned kind and kubectl, or install them yourself (kind v0.29.0, kubectl v1.34)")
-  fi
-  # A Pulumi CLI built from the Go module proxy lacks the Node.js language host that `pulumi up` of this folder needs.
-  command -v pulumi >/dev/null 2>&1 ||
-    missing+=("pulumi: not found. Install the Pulumi CLI: curl -fsSL https://get.pulumi.com | sh (https://www.pulumi.com/docs/install/)")
-  if (( ${#missing[@]} )); then
-    echo "npm run dev needs ${#missing[@]} more thing(s):" >&2
-    printf '  - %s\n' "${missing[@]}" >&2
-    return 1
-  fi
-}
 
 # kind and kubectl: the machine's own, else the pinned builds from the tool cache.
 ensure_cluster_tools() {
@@ -134,38 +113,29 @@ ensure_dependencies() {
   use_node22
 }
 
-up() {
-  check_prerequisites
+kind_up() {
   ensure_cluster_tools
-  ensure_dependencies
   local dir="$root/.dev"
   write_config "$dir"
   ensure_registry
   ensure_cluster "$dir"
-  mkdir -p "$root/.pulumi"
-  say "stack dev in $PULUMI_BACKEND_URL"
-  pulumi stack select dev --create --secrets-provider passphrase
-  # --refresh: a Helm release is compared with what Pulumi recorded, not with the cluster; refreshing first is what
-  # makes an up after `helm rollback` (or any change by hand) put the cluster back to what the code says.
-  pulumi up --refresh --stack dev "$@"
 }
 
-down() {
-  check_prerequisites
-  ensure_cluster_tools
-  ensure_dependencies
-  if pulumi stack select dev >/dev/null 2>&1; then
-    say "destroying the dev stack"
-    pulumi destroy --stack dev --yes || say "destroy failed; the cluster is deleted next anyway"
-    pulumi stack rm dev --yes --force --preserve-config
+kind_down() {
+  if command -v kind >/dev/null 2>&1 || [[ -x "$root/.tools/bin/kind" ]]; then
+    PATH="$PATH:$root/.tools/bin" kind delete cluster --name "$cluster" || true
   fi
-  kind delete cluster --name "$cluster" || true
   docker rm -f "$registry" >/dev/null 2>&1 || true
 }
 
 case "${1:-up}" in
-  up) shift || true; up "$@" ;;
-  down) down ;;
+  up | down)
+    ensure_dependencies
+    exec node -r ts-node/register/transpile-only "$root/scripts/dev/main.ts" "$@" ;;
   config) write_config "${2:?usage: scripts/dev.sh config DIR}" ;;
-  *) echo "usage: scripts/dev.sh [up [pulumi up args] | down | config DIR]" >&2; exit 2 ;;
+  node-image) echo "$node_image" ;;
+  kind-up) kind_up ;;
+  kind-down) kind_down ;;
+  kind-exists) PATH="$PATH:$root/.tools/bin" kind get clusters 2>/dev/null | grep -qx "$cluster" ;;
+  *) echo "usage: scripts/dev.sh [up [--yes] [--cluster kind|local] | down | config DIR]" >&2; exit 2 ;;
 esac
