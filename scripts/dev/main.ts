@@ -364,7 +364,9 @@ async function down(): Promise<void> {
         throw new DevError("npm run dev:down stops the local cluster, which runs as root: run it as root, e.g. sudo npm run dev:down");
     }
 
+    const removed: string[] = [];
     if (devStackExists(checkout)) {
+        removed.push(`the stack ${STACK}`);
         const reachable = clusterKind === "local" ? mine !== undefined
             : clusterKind === "kind" ? (await run("bash", [DEV_SH, "kind-exists"])).code === 0 : false;
         if (!reachable) say(`stack ${STACK}: its cluster is gone, so its state is removed without destroying anything (nothing is left of it)`);
@@ -386,20 +388,25 @@ async function down(): Promise<void> {
     }
 
     if (mine) {
+        removed.push("the local cluster and its registry");
         say(`cluster: stopping the local cluster (pid ${mine.pid}) and its registry`);
         const problems = await stopInBackground(mine);
         for (const problem of problems) say(`  could not put back: ${problem}`);
         if (problems.length) process.exitCode = 1;
     } else if (found.state === "leftover") {
+        removed.push("what a local cluster left");
         say(`cluster: cleaning up the local cluster of pid ${found.lease.pid} (${found.lease.purpose}), which ended without stopping it`);
         for (const problem of await cleanLeftover(found.lease)) say(`  could not put back: ${problem}`);
     } else if (found.state !== "none") {
         say(`cluster: the machine's local cluster is not this checkout's npm run dev's (${found.state === "background"
             ? `npm run dev of ${found.cluster.checkout}` : describeOwner(found.lease)}): left alone`);
     }
-    if (clusterKind === "kind") await devSh("kind-down");
+    if (clusterKind === "kind") {
+        removed.push("the kind cluster and its registry");
+        await devSh("kind-down");
+    }
     fs.rmSync(devDir(checkout), { recursive: true, force: true });
-    say("npm run dev:down: the dev stack, its cluster and its registry are removed");
+    say(removed.length ? `npm run dev:down: removed ${removed.join(", ")}` : "npm run dev:down: nothing to remove");
 }
 
 async function main(): Promise<void> {
