@@ -226,6 +226,14 @@ describe("npm run dev", function () {
             assert.ok(!fs.existsSync(path.join(checkout, ".dev")), "nothing was written");
         });
 
+        it("without --yes and without a terminal to ask on: says to pass --yes, and starts nothing", async function () {
+            this.timeout(60_000);
+            const res = await dev(["up"], { env: process.env, checkout }); // stdin is a pipe here, as under CI
+            assert.strictEqual(res.code, 1);
+            assert.strictEqual(res.stderr.trim(), "npm run dev asks before it updates the dev stack, and this is not a terminal: run npm run dev -- --yes");
+            assert.ok(!fs.existsSync(path.join(checkout, ".dev")), "nothing was written");
+        });
+
         it("an option it does not know, or a cluster it does not know, named with what it accepts", async function () {
             this.timeout(60_000);
             const res = await dev(["up", "--cluster", "minikube"], { env: process.env });

@@ -205,9 +205,6 @@ async function printReach(reach: Reach): Promise<void> {
 }
 
 async function confirm(stack: Stack): Promise<boolean> {
-    if (!process.stdin.isTTY) {
-        throw new DevError("npm run dev asks before it updates the dev stack, and this is not a terminal: run npm run dev -- --yes");
-    }
     const preview = await stack.preview({ refresh: true, diff: false, onOutput: (s) => process.stdout.write(s) });
     const changes = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && (n ?? 0) > 0);
     if (changes.length === 0) return true;
@@ -279,7 +276,8 @@ async function upWithAutomation(settings: StackSettings, clusterKind: ClusterKin
         const color = process.stdout.isTTY ? "always" : "never";
         // --refresh: a Helm release is compared with what Pulumi recorded, not with the cluster; refreshing first is
         // what makes an up after `helm rollback` (or any change by hand) put the cluster back to what the code says.
-        const result = await stack.up({ refresh: true, color, onOutput: (s) => process.stdout.write(s) });
+        const result = await stack.up({ refresh: true, color, onOutput: (s) => process.stdout.write(s) })
+            .catch((e: Error) => { throw engineFailure(`the update of the dev stack (its output is above)`, e); });
         say(`stack ${STACK}: ${changeLine(result.summary.resourceChanges ?? {})}`);
         const kubectl = (args: readonly string[]) => runOk(path.join(tools.bin, "kubectl"), [...kubectlArgs, ...args]);
         await printReach({ cluster: clusterKind, kubectl, outputs: plain(result.outputs),
@@ -332,9 +330,18 @@ async function upWithCli(settings: StackSettings, clusterKind: ClusterKind, opts
     });
 }
 
+/** What the engine said on stderr, from the Automation API's error (its stdout was shown as it came). */
+function engineFailure(what: string, e: Error): DevError {
+    const stderr = /\n stderr: ([\s\S]*?)(\n err\?: |$)/.exec(e.message)?.[1]?.trim();
+    return new DevError(`${what} failed${stderr ? `:\n${stderr}` : `: ${e.message}`}`);
+}
+
 async function up(opts: Options): Promise<void> {
     // The same check, and the same messages, as npm run check-config: a bad stack file stops npm run dev here.
     if (!checkStackFile(STACK_FILE)) process.exit(1);
+    if (!opts.yes && !process.stdin.isTTY) {
+        throw new DevError("npm run dev asks before it updates the dev stack, and this is not a terminal: run npm run dev -- --yes");
+    }
     const { settings } = loadSettings(readStackFile(path.join(checkout, STACK_FILE)));
     const kindNodeImageName = (await runOk("bash", [DEV_SH, "node-image"])).trim();
     const facts = await gatherFacts({ checkout, kindNodeImageName, lookForKind: opts.cluster !== "local" });
