@@ -23,6 +23,24 @@ import { httpGet, run, runOk } from "../../scripts/lib/process";
 import { ROOT } from "../../scripts/lib/program";
 import { requireRoot } from "./support/cluster";
 
+/**
+ * Whether a difference between two looks at this shared machine is other users' work that npm run dev never touches:
+ * Docker's engine (its containers' shims, mounts, network namespaces, veths on docker0, DOCKER chains and rules,
+ * cgroups) and other runs' BuildKit builds come and go while the spec runs. A veth counts as Docker's where it is on
+ * docker0, or where it was there before npm run dev and is gone (the node's own veths are made after that look). npm
+ * run dev's own BuildKit cannot hide among them: stopping it removes its folder, which fails while a mount is left.
+ */
+async function othersWork(difference: string): Promise<boolean> {
+    if (/moby|\/var\/lib\/docker|\/run\/docker\/|\bdocker0\b|DOCKER|\/docker\/|hello-buildkit-|\/buildkit\//.test(difference)) return true;
+    const veth = /(?:links|routes): (left behind|removed): .*?\b(veth[0-9a-f]+)\b/.exec(difference);
+    if (!veth) return false;
+    if (veth[1] === "removed") return true;
+    return (await run("ip", ["-o", "link", "show", "dev", veth[2]])).stdout.includes("master docker0");
+}
+
+/** The machine, but for a route's carrier state (linkdown): a link going down is not something left behind. */
+const withoutCarrier = (state: HostState): HostState => ({ ...state, routes: state.routes.map((r) => r.replace(/ linkdown\b/, "")) });
+
 interface Ran {
     readonly code: number | null;
     readonly stdout: string;
@@ -130,7 +148,12 @@ describe("npm run dev from a fresh clone, on the project's local cluster (e2e, r
         assert.equal(down.code, 0, explain(down));
         // Released: the lock is free, or another run's (waiting for it) has it now.
         assert.ok(!readLease()?.purpose.includes(clone), `the node lock is still npm run dev's: ${JSON.stringify(readLease()?.purpose)}`);
-        assert.deepEqual(diffHost(initially, await observeAlone()), []);
+        const differences = diffHost(withoutCarrier(initially), withoutCarrier(await observeAlone()));
+        const others: string[] = [];
+        const left: string[] = [];
+        for (const d of differences) (await othersWork(d) ? others : left).push(d);
+        if (others.length) console.log(`      meanwhile, other users of this machine changed ${others.length} things of Docker's and BuildKit's (not compared)`);
+        assert.deepEqual(left, []);
         assert.ok(!fs.existsSync(path.join(clone, ".dev")), ".dev/ is removed");
         await assert.rejects(httpGet("http://127.0.0.1:5001/v2/", 2000), "the registry is gone");
         const stacks = await runOk(path.join(clone, ".tools", "bin", "pulumi"), ["stack", "ls", "--json"],
