@@ -143,6 +143,19 @@ describe("npm run dev from a fresh clone, on the project's local cluster (e2e, r
         assert.equal(out.trim(), "hello");
     });
 
+    it("the Grafana password it generated is kept as a secret: nowhere in plaintext in .dev/, .pulumi/ or what it printed", async function () {
+        const line = first.said.find((l) => l.includes("stack output --stack dev"))!;
+        const password = (await runOk("bash", ["-c", `${line.slice(line.indexOf("PULUMI_BACKEND_URL="))} grafanaAdminPassword --show-secrets`], { cwd: clone })).trim();
+        assert.match(password, /^[A-Za-z0-9_-]{24}$/);
+        assert.match(first.said.join("\n"), /==> Grafana's admin password: generated/);
+        assert.ok(!first.stdout.includes(password) && !first.stderr.includes(password), "printed");
+        const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+            .filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+        for (const file of [...files(path.join(clone, ".dev")), ...files(path.join(clone, ".pulumi"))]) {
+            assert.ok(!fs.readFileSync(file).includes(password), `${path.relative(clone, file)} holds the password in plaintext`);
+        }
+    });
+
     it("npm run dev:down removes the stack, the cluster and the registry, and leaves the machine as it found it", async function () {
         const down = await npm("dev:down");
         assert.equal(down.code, 0, explain(down));
