@@ -222,6 +222,8 @@ export interface LocalRegistry extends Registry {
     readonly username: string;
     /** Generated; only ever passed on stdin. */
     readonly password: string;
+    /** From now on the registry accepts `password` for the user instead (a rotated token), after a restart. */
+    acceptPassword(password: string): Promise<void>;
 }
 
 /**
@@ -231,8 +233,16 @@ export interface LocalRegistry extends Registry {
 export async function startRegistry(): Promise<LocalRegistry> {
     const username = "hello-test";
     const password = randomBytes(18).toString("base64url");
-    const registry = await serveRegistry({ address: `127.0.0.1:${await freePort()}`, login: { username, password } });
-    return { ...registry, username, password };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-registry-"));
+    const registry = await serveRegistry({ address: `127.0.0.1:${await freePort()}`, login: { username, password }, dir });
+    return {
+        ...registry, username, password,
+        async acceptPassword(next) {
+            await writeHtpasswd(dir, username, next);
+            await registry.pause();
+            await registry.resume();
+        },
+    };
 }
 
 /**
@@ -242,6 +252,13 @@ export async function startRegistry(): Promise<LocalRegistry> {
  */
 export function startOpenRegistry(address: string, dir: string): Promise<Registry> {
     return serveRegistry({ address, dir });
+}
+
+/** The registry's one user and its password's bcrypt hash, in `dir`/htpasswd. */
+async function writeHtpasswd(dir: string, username: string, password: string): Promise<void> {
+    // -i: the password comes from stdin, never from the command line (visible in ps).
+    const htpasswd = await runOk("htpasswd", ["-niB", username], { input: `${password}\n` });
+    fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd, { mode: 0o600 });
 }
 
 async function serveRegistry(opts: {
@@ -260,9 +277,7 @@ async function serveRegistry(opts: {
             `storage: {filesystem: {rootdirectory: ${JSON.stringify(path.join(dir, "data"))}}}`,
             `http: {addr: ${JSON.stringify(host)}, secret: ${JSON.stringify(randomBytes(16).toString("hex"))}}`];
         if (opts.login) {
-            // -i: the password comes from stdin, never from the command line (visible in ps).
-            const htpasswd = await runOk("htpasswd", ["-niB", opts.login.username], { input: `${opts.login.password}\n` });
-            fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd, { mode: 0o600 });
+            await writeHtpasswd(dir, opts.login.username, opts.login.password);
             config.push(`auth: {htpasswd: {realm: hello-test, path: ${JSON.stringify(path.join(dir, "htpasswd"))}}}`);
         }
         fs.writeFileSync(path.join(dir, "config.yml"), [...config, ""].join("\n"));
