@@ -10,13 +10,15 @@ import { ClusterEvent, unreachable, watchRollout } from "../components/rolloutDi
 
 /** How undici's fetch (under @kubernetes/client-node) fails when nothing listens: a TypeError with the cause's code. */
 const refused = () => Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED 10.244.0.1:6443"), { code: "ECONNREFUSED" }) });
-const backOff: ClusterEvent = {
+/** A Warning event of now: the watch reports only what happens after it starts. */
+const backOffNow = (): ClusterEvent => ({
     type: "Warning", reason: "BackOff", message: "Back-off restarting failed container", lastTimestamp: new Date(Date.now() + 1000),
     involvedObject: { kind: "Pod", namespace: "hello", name: "hello-1" },
-};
+});
 
 describe("rollout diagnostics when the cluster's API is away", function () {
     it("GIVEN the API refuses connections for a while THEN it says so once, then that it answers again, then goes on reporting", async function () {
+        const backOff = backOffNow();
         const polls: (() => ClusterEvent[])[] = [() => { throw refused(); }, () => { throw refused(); }, () => { throw refused(); }, () => [backOff]];
         const lines: string[] = [];
         let ready!: () => void;
