@@ -19,6 +19,7 @@ import * as path from "node:path";
 
 import { MONITORING_RELEASE } from "../../components/monitoringStack";
 import { GRAFANA_SERVICE } from "../../scripts/lib/chartMirror";
+import { waitFor } from "../../scripts/lib/process";
 import { Load, startLoad } from "./support/load";
 import { changes, diffOf, E2eStack, explain, ok } from "./support/stack";
 import { key, startTier, Tier } from "./support/tier";
@@ -199,6 +200,9 @@ describe("the program on a real engine and a real Kubernetes API (e2e)", functio
     it("8. a bad stack config fails before anything in the cluster changes", async function () {
         const snapshot = () => kubectl("get", "all,configmaps,secrets,servicemonitors,prometheusrules,networkpolicies",
             "--all-namespaces", "--output", "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion");
+        // Real pods of earlier rollouts may still be draining: the snapshot is taken once they are gone.
+        await waitFor("the earlier rollouts' pods to end", async () => (await json("get", "pods", "--all-namespaces")).items
+            .every((p: { metadata: { deletionTimestamp?: string } }) => !p.metadata.deletionTimestamp) ? true : undefined, 120_000, 500);
         const before = await snapshot();
         await stack.configure({ [key("replicas")]: "zero" });
         try {
